@@ -1,0 +1,28 @@
+"""Questions about the CLI's shape, asked by the SSH entry and the laptop client."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+APP_PARAMS = ("app_name",)
+
+
+@lru_cache(maxsize=None)
+def _commands() -> dict:
+    from paas.cli import app
+    from typer.main import get_command
+
+    return dict(get_command(app).commands)
+
+
+def command(name: str):
+    return _commands().get(name)
+
+
+def takes_app(name: str) -> bool:
+    """True when the command's first argument is the APP (so it can be inferred)."""
+    cmd = command(name)
+    if cmd is None:
+        return False
+    arguments = [p for p in cmd.params if p.param_type_name == "argument"]
+    return bool(arguments) and arguments[0].name in APP_PARAMS

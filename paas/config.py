@@ -1,0 +1,115 @@
+"""Config vars per app and global defaults (app_id 0). Values are kept byte-exact."""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+from paas import apps, names, store
+from paas.errors import InvalidInput, NotFound
+
+GLOBAL = 0
+
+
+def scope_id(app: str | None) -> int:
+    return GLOBAL if app is None else apps.get(app).id
+
+
+def parse_assignments(items: list[str], read_file=None) -> dict[str, str]:
+    """Turn `K=V` words into a dict. `K=@path` reads a file, `K=@-` standard input;
+    `K=@@text` keeps a literal leading `@`. Every pair is validated before anything is stored."""
+    if not items:
+        raise InvalidInput("nothing to set: give KEY=VALUE pairs")
+    result: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise InvalidInput(f"{item!r} is not KEY=VALUE")
+        names.config_key(key)
+        if value.startswith("@@"):
+            value = value[1:]
+        elif value.startswith("@") and len(value) > 1:
+            if read_file is None:
+                raise InvalidInput(f"{key}: reading values from files is not possible here")
+            value = read_file(value[1:])
+        if key in result:
+            raise InvalidInput(f"{key} is given twice")
+        result[key] = names.config_value(key, value)
+    return result
+
+
+def set_vars(app: str | None, values: dict[str, str]) -> list[str]:
+    """Store values; returns the keys whose value changed."""
+    for key, value in values.items():
+        names.config_key(key)
+        names.config_value(key, value)
+    scope = scope_id(app)
+    changed = []
+    with store.transaction() as db:
+        for key, value in values.items():
+            row = db.execute(
+                "SELECT value FROM config WHERE app_id = ? AND key = ?", (scope, key)
+            ).fetchone()
+            if row is None or row["value"] != value:
+                changed.append(key)
+            db.execute(
+                "INSERT INTO config (app_id, key, value) VALUES (?, ?, ?) "
+                "ON CONFLICT (app_id, key) DO UPDATE SET value = excluded.value",
+                (scope, key, value),
+            )
+    return changed
+
+
+def unset_vars(app: str | None, keys: list[str]) -> list[str]:
+    if not keys:
+        raise InvalidInput("nothing to unset: give one or more KEYs")
+    for key in keys:
+        names.config_key(key)
+    scope = scope_id(app)
+    removed = []
+    with store.transaction() as db:
+        for key in keys:
+            cur = db.execute("DELETE FROM config WHERE app_id = ? AND key = ?", (scope, key))
+            if cur.rowcount:
+                removed.append(key)
+    return removed
+
+
+def vars_of(app: str | None) -> dict[str, str]:
+    scope = scope_id(app)
+    rows = store.query("SELECT key, value FROM config WHERE app_id = ? ORDER BY key", (scope,))
+    return {r["key"]: r["value"] for r in rows}
+
+
+def effective(app: str) -> dict[str, str]:
+    """What the app's processes see: global defaults overlaid by the app's own values."""
+    merged = vars_of(None)
+    merged.update(vars_of(app))
+    return dict(sorted(merged.items()))
+
+
+def get_var(app: str | None, key: str) -> str:
+    names.config_key(key)
+    values = effective(app) if app else vars_of(None)
+    if key not in values:
+        where = f"app {app!r}" if app else "the global config"
+        raise NotFound(f"{key} is not set for {where}")
+    return values[key]
+
+
+def export(values: dict[str, str], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(values, indent=2, ensure_ascii=False)
+    if fmt == "shell":
+        return "\n".join(f"export {k}={shlex.quote(v)}" for k, v in values.items())
+    if fmt == "dotenv":
+        return "\n".join(f"{k}={_dotenv_quote(v)}" for k, v in values.items())
+    raise InvalidInput(f"unknown format {fmt!r}: use dotenv, shell or json")
+
+
+def _dotenv_quote(value: str) -> str:
+    # Double-quoted with escapes, as python-dotenv and docker's --env-file readers expect.
+    escaped = (
+        value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("$", "\\$")
+    )
+    return f'"{escaped}"'

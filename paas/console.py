@@ -1,0 +1,89 @@
+"""The only place that prints. dokku's style, shared by the CLI and `git push`:
+
+    -----> Step
+           detail (7 spaces)
+     !     error (on stderr)
+
+Colour only when the stream is a TTY and NO_COLOR is unset (git's sideband is no TTY).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any, Iterable, Sequence
+
+STEP = "-----> "
+DETAIL = "       "
+ERROR = " !     "
+
+
+def _colour(stream) -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+def _paint(text: str, code: str, stream) -> str:
+    return f"\033[{code}m{text}\033[0m" if _colour(stream) else text
+
+
+def _write(stream, text: str) -> None:
+    stream.write(text + "\n")
+    stream.flush()
+
+
+def out(text: str = "") -> None:
+    """Plain output line (data a script may read)."""
+    _write(sys.stdout, text)
+
+
+def step(text: str) -> None:
+    _write(sys.stdout, _paint(STEP, "1;32", sys.stdout) + text)
+
+
+def detail(text: str) -> None:
+    for line in text.splitlines() or [""]:
+        _write(sys.stdout, DETAIL + line)
+
+
+def warn(text: str) -> None:
+    _write(sys.stderr, _paint(ERROR, "1;33", sys.stderr) + "warning: " + text)
+
+
+def error(text: str, hint: str | None = None) -> None:
+    lines = text.splitlines() or [""]
+    for line in lines:
+        _write(sys.stderr, _paint(ERROR, "1;31", sys.stderr) + line)
+    if hint:
+        for line in hint.splitlines():
+            _write(sys.stderr, ERROR + line)
+
+
+def emit_json(data: Any) -> None:
+    _write(sys.stdout, json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False))
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """A plain aligned table: stable for tests, readable in a terminal."""
+    rows = [["" if c is None else str(c) for c in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+    def line(cells):
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+    _write(sys.stdout, _paint(line(headers), "1", sys.stdout))
+    for row in rows:
+        _write(sys.stdout, line(row))
+
+
+def report(title: str, fields: Sequence[tuple[str, Any]]) -> None:
+    """dokku's `=====> title` block with aligned `key: value` lines."""
+    _write(sys.stdout, _paint(f"=====> {title}", "1", sys.stdout))
+    width = max((len(k) for k, _ in fields), default=0) + 1
+    for key, value in fields:
+        _write(sys.stdout, f"       {(key + ':').ljust(width)} {'' if value is None else value}".rstrip())

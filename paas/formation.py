@@ -1,0 +1,53 @@
+"""Formation: how many containers of each process type an app wants."""
+
+from __future__ import annotations
+
+import re
+
+from paas import apps, names, store
+from paas.errors import InvalidInput
+
+MAX_PER_TYPE = 50
+
+
+def get(app: str) -> dict[str, int]:
+    app_id = apps.get(app).id
+    rows = store.query("SELECT process, quantity FROM formation WHERE app_id = ? ORDER BY process", (app_id,))
+    return {r["process"]: r["quantity"] for r in rows}
+
+
+def parse_changes(items: list[str]) -> dict[str, int]:
+    if not items:
+        raise InvalidInput("give TYPE=N pairs, for example web=3 worker=1")
+    changes: dict[str, int] = {}
+    for item in items:
+        match = re.fullmatch(r"([^=]+)=(\d{1,3})", item)
+        if not match:
+            raise InvalidInput(f"{item!r} is not TYPE=N (N a whole number)")
+        process, quantity = names.process_type(match.group(1)), int(match.group(2))
+        if quantity > MAX_PER_TYPE:
+            raise InvalidInput(f"{process}={quantity}: at most {MAX_PER_TYPE} containers per process type")
+        changes[process] = quantity
+    return changes
+
+
+def set_quantities(app: str, changes: dict[str, int]) -> None:
+    app_id = apps.get(app).id
+    with store.transaction() as db:
+        for process, quantity in changes.items():
+            db.execute(
+                "INSERT INTO formation (app_id, process, quantity) VALUES (?, ?, ?) "
+                "ON CONFLICT (app_id, process) DO UPDATE SET quantity = excluded.quantity",
+                (app_id, process, quantity),
+            )
+
+
+def seed(app: str, defaults: dict[str, int]) -> None:
+    """app.json `formation`: applied for types the app has never scaled by hand."""
+    app_id = apps.get(app).id
+    with store.transaction() as db:
+        for process, quantity in defaults.items():
+            db.execute(
+                "INSERT OR IGNORE INTO formation (app_id, process, quantity) VALUES (?, ?, ?)",
+                (app_id, process, quantity),
+            )

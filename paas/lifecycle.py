@@ -1,0 +1,151 @@
+"""App-level operations that span state and runtime: report, rename, destroy, config changes.
+
+Runtime modules (docker, nginx, git) are imported inside the functions that need them so
+state-only commands stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from paas import apps, config, console, formation, identity, names, paths, releases, settings, store
+from paas.models import App
+
+
+def current_actor() -> str:
+    return identity.current().name
+
+
+def server_info() -> dict:
+    """What `server:up`/`server:install` recorded: SSH and HTTP endpoints."""
+    try:
+        return json.loads((paths.root() / "server.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def git_remote(app: str) -> str | None:
+    info = server_info()
+    if not info.get("ssh_port"):
+        return None
+    host, user, port = info.get("ssh_host", "127.0.0.1"), info.get("ssh_user", "paas"), info["ssh_port"]
+    return f"ssh://{user}@{host}:{port}/{app}" if int(port) != 22 else f"{user}@{host}:{app}"
+
+
+def app_url(app: str) -> str | None:
+    domain = settings.get("domains", None, "global") or server_info().get("domain")
+    if not domain:
+        return None
+    port = server_info().get("http_port", 80)
+    return f"http://{app}.{domain}" + ("" if int(port) == 80 else f":{port}")
+
+
+def push_hint(app: str) -> list[str]:
+    remote = git_remote(app)
+    if not remote:
+        return [f"Deploy with: paas deploy {app}  (or run paas server:up for a git remote)"]
+    return [f"git remote add paas {remote}", "git push paas main"]
+
+
+def can_access(app: App, actor: identity.Actor | None = None) -> bool:
+    actor = actor or identity.current()
+    if actor.role == "admin" or app.owner == actor.name:
+        return True
+    return store.query_one(
+        "SELECT 1 FROM acl WHERE app_id = ? AND key_name = ?", (app.id, actor.name)
+    ) is not None
+
+
+def visible_apps() -> list[App]:
+    return [a for a in apps.list_all() if can_access(a)]
+
+
+def summary(app: App) -> dict:
+    current = releases.current(app.name)
+    latest = releases.list_for(app.name, limit=1)
+    status = "running" if current else (latest[0].status if latest else "not deployed")
+    return {
+        "name": app.name,
+        "release": current.tag if current else None,
+        "status": status,
+        "created_at": app.created_at,
+    }
+
+
+def report(name: str) -> dict:
+    app = apps.get(name)
+    info = summary(app)
+    info.update(
+        owner=app.owner,
+        formation=formation.get(name),
+        url=app_url(name),
+        git_remote=git_remote(name),
+        deploy_branch=settings.get("git", name, "deploy-branch"),
+    )
+    return info
+
+
+def rename_app(old: str, new: str) -> None:
+    names.app_name(new)
+    apps.get(old)
+    live = releases.current(old)
+    if live is not None:
+        from paas import deploy
+
+        deploy.rename_running(old, new)
+        return
+    apps.rename(old, new)
+    _move_repo(old, new)
+
+
+def _move_repo(old: str, new: str) -> None:
+    source, target = paths.repo(old), paths.repo(new)
+    if source.exists():
+        source.rename(target)
+
+
+def destroy_app(name: str) -> None:
+    apps.get(name)
+    from paas import deploy
+
+    deploy.teardown(name)
+    repo = paths.repo(name)
+    if repo.exists():
+        shutil.rmtree(repo)
+    apps.delete(name)
+
+
+def _apply_config_change(target: str | None, description: str, restart: bool) -> None:
+    if target is None:
+        if restart:
+            console.detail("Global values apply to each app at its next deploy or restart")
+        return
+    if releases.current(target) is None:
+        return
+    if not restart:
+        console.detail("Takes effect at the next deploy (--no-restart)")
+        return
+    from paas import deploy
+
+    deploy.release_config_change(target, description)
+
+
+def set_config(target: str | None, values: dict[str, str], restart: bool = True) -> None:
+    changed = config.set_vars(target, values)
+    where = target or "global config"
+    console.step(f"Setting {', '.join(values)} on {where}")
+    if not changed:
+        console.detail("No value changed")
+        return
+    _apply_config_change(target, f"Set {', '.join(changed)}", restart)
+
+
+def unset_config(target: str | None, keys: list[str], restart: bool = True) -> None:
+    removed = config.unset_vars(target, keys)
+    where = target or "global config"
+    console.step(f"Unsetting {', '.join(keys)} on {where}")
+    if not removed:
+        console.detail("None of them was set")
+        return
+    _apply_config_change(target, f"Unset {', '.join(removed)}", restart)

@@ -1,0 +1,117 @@
+"""Plain data passed between layers. Frozen: a value never changes behind your back."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class App:
+    id: int
+    name: str
+    owner: str | None
+    created_at: float
+
+
+@dataclass(frozen=True)
+class Release:
+    id: int
+    app_id: int
+    version: int
+    status: str  # building | failed | pending | live | retired
+    description: str
+    image: str | None
+    image_id: str | None
+    git_sha: str | None
+    buildpack: str | None
+    processes: dict[str, str]
+    app_json: dict
+    config: dict[str, str]
+    author: str | None
+    created_at: float
+
+    @classmethod
+    def from_row(cls, row) -> "Release":
+        return cls(
+            id=row["id"],
+            app_id=row["app_id"],
+            version=row["version"],
+            status=row["status"],
+            description=row["description"],
+            image=row["image"],
+            image_id=row["image_id"],
+            git_sha=row["git_sha"],
+            buildpack=row["buildpack"],
+            processes=json.loads(row["processes"]),
+            app_json=json.loads(row["app_json"]),
+            config=json.loads(row["config"]),
+            author=row["author"],
+            created_at=row["created_at"],
+        )
+
+    @property
+    def tag(self) -> str:
+        return f"v{self.version}"
+
+
+@dataclass(frozen=True)
+class RunningContainer:
+    """A container as Docker reports it, read from its labels."""
+
+    id: str
+    name: str
+    app: str
+    process: str
+    index: int
+    release: int
+    role: str
+    state: str  # running | exited | created | restarting | dead
+    address: str | None = None
+    port: int | None = None
+    started_at: str | None = None
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """What to start: the scheduler turns this into a container."""
+
+    app: str
+    process: str
+    index: int
+    release: int
+    image: str
+    command: str | None
+    env: dict[str, str]
+    port: int | None
+    memory: str | None = None
+    cpus: float | None = None
+    role: str = "process"
+
+
+@dataclass(frozen=True)
+class Plan:
+    start: tuple[ContainerSpec, ...] = ()
+    stop: tuple[RunningContainer, ...] = ()
+    keep: tuple[RunningContainer, ...] = ()
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    process: str
+    path: str = "/"
+    port: int | None = None
+    attempts: int = 20
+    timeout: float = 5.0
+    wait: float = 0.25
+    initial_delay: float = 0.0
+    content: str | None = None
+    kind: str = "http"  # http | uptime
+
+
+@dataclass(frozen=True)
+class Route:
+    app: str
+    hosts: tuple[str, ...]
+    upstreams: tuple[str, ...]  # "ip:port"
+    options: dict = field(default_factory=dict)

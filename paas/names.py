@@ -1,0 +1,117 @@
+"""Names, labels and validation rules, in one place.
+
+Everything a user types that ends up in a path, a container name, a label or an nginx
+config passes through one of the validators here first.
+"""
+
+from __future__ import annotations
+
+import re
+
+from paas.errors import InvalidInput
+
+# Container labels: running state is read from these, never guessed from names.
+LABEL_APP = "paas.app"
+LABEL_PROCESS = "paas.process"
+LABEL_INDEX = "paas.index"
+LABEL_RELEASE = "paas.release"
+LABEL_ROLE = "paas.role"  # "process" for formation containers, "run" for one-offs, "release" for release phase
+LABEL_PORT = "paas.port"
+LABEL_STACK = "paas.stack"
+
+NETWORK = "paas"
+STACK_IMAGE = "paas/stack:bookworm"
+
+_APP_RE = re.compile(r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?")
+_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PROCESS_RE = re.compile(r"[a-z][a-z0-9_-]{0,29}")
+_KEYNAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+_LABEL_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+
+APP_RULE = (
+    "app names are DNS labels: a lowercase letter first, then lowercase letters, digits "
+    "or hyphens, at most 63 characters, not ending with a hyphen"
+)
+KEY_RULE = "config keys start with a letter or underscore, then letters, digits or underscores"
+RESERVED_KEYS = frozenset({"PORT"})
+RESERVED_PREFIX = "PAAS_"
+
+
+def _show(value: str) -> str:
+    return repr(value) if value else "an empty name"
+
+
+def app_name(value: str) -> str:
+    if not isinstance(value, str) or not _APP_RE.fullmatch(value):
+        raise InvalidInput(f"invalid app name {_show(value)}: {APP_RULE}")
+    return value
+
+
+def config_key(value: str) -> str:
+    if not _KEY_RE.fullmatch(value) or len(value) > 255:
+        raise InvalidInput(f"invalid config key {_show(value)}: {KEY_RULE} (at most 255)")
+    if value in RESERVED_KEYS or value.startswith(RESERVED_PREFIX):
+        raise InvalidInput(
+            f"config key {value!r} is reserved: paas sets PORT and the PAAS_ variables itself"
+        )
+    return value
+
+
+def config_value(key: str, value: str) -> str:
+    if "\x00" in value:
+        raise InvalidInput(f"the value of {key} contains a NUL byte, which no environment can hold")
+    if len(value.encode("utf-8", "surrogatepass")) > 256 * 1024:
+        raise InvalidInput(f"the value of {key} is larger than 256 KiB")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"the value of {key} is not valid UTF-8") from None
+    return value
+
+
+def process_type(value: str) -> str:
+    if not _PROCESS_RE.fullmatch(value):
+        raise InvalidInput(
+            f"invalid process type {_show(value)}: a lowercase letter first, then lowercase "
+            "letters, digits, '_' or '-', at most 30 characters"
+        )
+    return value
+
+
+def key_name(value: str) -> str:
+    if not _KEYNAME_RE.fullmatch(value):
+        raise InvalidInput(
+            f"invalid key name {_show(value)}: letters, digits, '.', '_', '@' or '-', "
+            "at most 64 characters, starting with a letter or digit"
+        )
+    return value
+
+
+def domain(value: str) -> str:
+    """A hostname nginx may route: lowercase DNS labels joined by dots (a leading `*.` allowed)."""
+    host = value.lower()
+    labels = host.split(".")
+    if labels and labels[0] == "*":
+        labels = labels[1:]
+    if (
+        len(host) > 253
+        or len(labels) < 1
+        or not all(_LABEL_RE.fullmatch(label) for label in labels)
+    ):
+        raise InvalidInput(
+            f"invalid domain {_show(value)}: dot-separated labels of lowercase letters, digits "
+            "and hyphens (no leading or trailing hyphen), at most 253 characters"
+        )
+    return host
+
+
+def image_repo(app: str) -> str:
+    return f"paas/{app}"
+
+
+def image_tag(app: str, version: int) -> str:
+    return f"{image_repo(app)}:v{version}"
+
+
+def container_name(app: str, process: str, index: int, version: int, suffix: str) -> str:
+    return f"{app}.{process}.{index}.v{version}.{suffix}"

@@ -1,0 +1,175 @@
+"""SQLite state: apps, config, releases, formation, settings, domains, keys, events.
+
+WAL mode so readers never wait for a writer; every write runs in one
+`BEGIN IMMEDIATE` transaction so concurrent writers queue instead of losing updates.
+The schema moves forward through numbered migrations recorded in `PRAGMA user_version`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Iterator
+
+from paas import paths
+from paas.errors import ServiceUnavailable
+
+MIGRATIONS: list[str] = [
+    # v1: the foundation
+    """
+    CREATE TABLE apps (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        owner TEXT,
+        created_at REAL NOT NULL
+    );
+    -- app_id 0 holds the global defaults every app inherits
+    CREATE TABLE config (
+        app_id INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (app_id, key)
+    );
+    -- namespaced properties (checks, nginx, ps, builder, git, apps...), app_id 0 = global
+    CREATE TABLE settings (
+        app_id INTEGER NOT NULL,
+        namespace TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (app_id, namespace, key)
+    );
+    CREATE TABLE releases (
+        id INTEGER PRIMARY KEY,
+        app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        version INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        description TEXT NOT NULL,
+        image TEXT,
+        image_id TEXT,
+        git_sha TEXT,
+        buildpack TEXT,
+        processes TEXT NOT NULL DEFAULT '{}',
+        app_json TEXT NOT NULL DEFAULT '{}',
+        config TEXT NOT NULL DEFAULT '{}',
+        author TEXT,
+        created_at REAL NOT NULL,
+        UNIQUE (app_id, version)
+    );
+    CREATE TABLE formation (
+        app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        process TEXT NOT NULL,
+        quantity INTEGER NOT NULL,
+        PRIMARY KEY (app_id, process)
+    );
+    CREATE TABLE domains (
+        app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        domain TEXT NOT NULL UNIQUE
+    );
+    CREATE TABLE ssh_keys (
+        name TEXT PRIMARY KEY,
+        public_key TEXT NOT NULL,
+        fingerprint TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE acl (
+        app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        key_name TEXT NOT NULL REFERENCES ssh_keys(name) ON DELETE CASCADE,
+        PRIMARY KEY (app_id, key_name)
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        at REAL NOT NULL,
+        actor TEXT NOT NULL,
+        app TEXT,
+        command TEXT NOT NULL,
+        outcome TEXT NOT NULL
+    );
+    """,
+]
+
+_local = threading.local()
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    new = not path.exists()
+    old_umask = os.umask(0o077)
+    try:
+        conn = sqlite3.connect(path, timeout=60, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise ServiceUnavailable(f"cannot open the state database {path}: {exc}") from None
+    finally:
+        os.umask(old_umask)
+    if new:
+        os.chmod(path, 0o600)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    _migrate(conn)
+    return conn
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version >= len(MIGRATIONS):
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        # Re-read inside the lock: another process may have migrated meanwhile.
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        for number in range(version, len(MIGRATIONS)):
+            for statement in MIGRATIONS[number].split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number + 1}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def connection() -> sqlite3.Connection:
+    """One connection per thread per database path."""
+    path = paths.database()
+    cached = getattr(_local, "conns", None)
+    if cached is None:
+        cached = _local.conns = {}
+    conn = cached.get(path)
+    if conn is None:
+        conn = cached[path] = _connect(path)
+    return conn
+
+
+def reset_connections() -> None:
+    """Forget cached connections (tests switch PAAS_ROOT between cases)."""
+    for conn in getattr(_local, "conns", {}).values():
+        conn.close()
+    _local.conns = {}
+
+
+@contextlib.contextmanager
+def transaction() -> Iterator[sqlite3.Connection]:
+    """A write transaction: taken with BEGIN IMMEDIATE so writers serialize."""
+    conn = connection()
+    if conn.in_transaction:  # nested use joins the outer transaction
+        yield conn
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def query(sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+    return connection().execute(sql, params).fetchall()
+
+
+def query_one(sql: str, params: tuple = ()) -> sqlite3.Row | None:
+    return connection().execute(sql, params).fetchone()
