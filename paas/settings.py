@@ -109,6 +109,7 @@ PROPERTIES: list[Property] = [
     Property("git", "deploy-branch", "main", _branch, "the branch whose pushes deploy"),
     Property("apps", "autocreate", "true", _bool, "create apps on first git push"),
     Property("domains", "global", "", lambda v: v and names.domain(v), "apps answer at APP.DOMAIN"),
+    Property("buildpacks", "name", "", lambda v: v and names.process_type(v), "buildpack override"),
     Property("stack", "image", "", lambda v: v, "image every buildpack builds FROM"),
 ]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 import threading
 from pathlib import Path
@@ -25,6 +26,11 @@ MIGRATIONS: list[str] = [
         name TEXT NOT NULL UNIQUE,
         owner TEXT,
         created_at REAL NOT NULL
+    );
+    -- the containers that serve an app now; any other container of the app is retired
+    CREATE TABLE serving (
+        app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        container_id TEXT NOT NULL PRIMARY KEY
     );
     -- app_id 0 holds the global defaults every app inherits
     CREATE TABLE config (
@@ -122,7 +128,8 @@ def _migrate(conn: sqlite3.Connection) -> None:
         # Re-read inside the lock: another process may have migrated meanwhile.
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         for number in range(version, len(MIGRATIONS)):
-            for statement in MIGRATIONS[number].split(";"):
+            script = re.sub(r"--[^\n]*", "", MIGRATIONS[number])  # comments may hold ';'
+            for statement in script.split(";"):
                 if statement.strip():
                     conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {number + 1}")

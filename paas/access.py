@@ -1,0 +1,54 @@
+"""Who may run what (pure rules over the actor, the command and its app)."""
+
+from __future__ import annotations
+
+from paas import apps, lifecycle, store
+from paas.errors import AccessDenied
+from paas.identity import Actor
+
+# Commands any key may run without naming an app (apps:list shows only their apps).
+OPEN_COMMANDS = {"help", "apps:list", "apps:create", "events"}
+ADMIN_NAMESPACES = {"ssh-keys", "server", "stack", "cleanup"}
+OWNER_ONLY = {"acl:add", "acl:remove", "apps:destroy", "apps:rename"}
+
+
+def check(actor: Actor, command: str, app: str | None, args: list[str]) -> None:
+    if actor.role == "admin":
+        return
+    namespace = command.split(":", 1)[0]
+    if namespace in ADMIN_NAMESPACES or "--global" in args or command == "domains:set-global":
+        raise AccessDenied(f"{command} is for admins only")
+    if app is None:
+        if command in OPEN_COMMANDS:
+            return
+        raise AccessDenied(f"{command} is for admins only")
+    target = apps.find(app)
+    if target is None:
+        raise AccessDenied(f"you have no access to app {app!r}")  # never reveal which apps exist
+    if command in OWNER_ONLY and target.owner != actor.name:
+        raise AccessDenied(f"{command} is for the app's owner and admins")
+    if not lifecycle.can_access(target, actor):
+        raise AccessDenied(f"you have no access to app {app!r}")
+
+
+def grant(app: str, key_name: str) -> None:
+    from paas import keys
+
+    if keys.role_of(key_name) is None:
+        from paas.errors import NotFound
+
+        raise NotFound(f"no key named {key_name!r}")
+    app_id = apps.get(app).id
+    with store.transaction() as db:
+        db.execute("INSERT OR IGNORE INTO acl (app_id, key_name) VALUES (?, ?)", (app_id, key_name))
+
+
+def revoke(app: str, key_name: str) -> None:
+    app_id = apps.get(app).id
+    with store.transaction() as db:
+        db.execute("DELETE FROM acl WHERE app_id = ? AND key_name = ?", (app_id, key_name))
+
+
+def members(app: str) -> list[str]:
+    app_id = apps.get(app).id
+    return [r["key_name"] for r in store.query("SELECT key_name FROM acl WHERE app_id = ? ORDER BY key_name", (app_id,))]

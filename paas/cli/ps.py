@@ -1,0 +1,152 @@
+"""ps:* commands (and apps:scale)."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Annotated, Optional
+
+import typer
+
+from paas import apps, console, formation, releases, settings
+from paas.cli.base import AppArg, Format, app, check_format
+from paas.errors import InvalidInput
+
+Pairs = Annotated[Optional[list[str]], typer.Argument(metavar="TYPE=N...")]
+
+
+def _scale(app_name: str, pairs: list[str] | None) -> None:
+    from paas import deploy
+
+    apps.get(app_name)
+    if not pairs:
+        current = formation.get(app_name)
+        console.out(" ".join(f"{k}={v}" for k, v in current.items()))
+        return
+    changes = formation.parse_changes(pairs)
+    console.step(f"Scaling {app_name}: " + " ".join(f"{k}={v}" for k, v in changes.items()))
+    deploy.scale(app_name, changes)
+
+
+@app.command("ps:scale")
+def scale(app_name: AppArg, pairs: Pairs = None) -> None:
+    """Set how many containers run per process type (no pairs: show the formation)."""
+    _scale(app_name, pairs)
+
+
+@app.command("apps:scale")
+def apps_scale(app_name: AppArg, pairs: Pairs = None) -> None:
+    """Alias of ps:scale."""
+    _scale(app_name, pairs)
+
+
+def _uptime(started: str | None) -> str:
+    if not started or started.startswith("0001"):
+        return "-"
+    try:
+        when = datetime.datetime.fromisoformat(started[:26].rstrip("Z") + "+00:00")
+    except ValueError:
+        return "-"
+    seconds = int((datetime.datetime.now(datetime.timezone.utc) - when).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+@app.command("ps:report")
+def report(app_name: AppArg, fmt: Format = "text") -> None:
+    """Every container: process, index, release, state, uptime, address."""
+    from paas import deploy, serving
+
+    check_format(fmt)
+    apps.get(app_name)
+    current = serving.ids(app_name)
+    rows = [
+        {
+            "process": f"{c.process}.{c.index}", "release": f"v{c.release}", "state": c.state,
+            "serving": c.id in current, "uptime": _uptime(c.started_at),
+            "address": f"{c.address}:{c.port}" if c.address and c.port else (c.address or "-"),
+            "container": c.name,
+        }
+        for c in deploy.containers(app_name)
+    ]
+    if fmt == "json":
+        console.emit_json(rows)
+        return
+    if not rows:
+        console.out(f"{app_name} has no containers")
+        return
+    console.table(["PROCESS", "RELEASE", "STATE", "SERVING", "UPTIME", "ADDRESS"],
+                  [[r["process"], r["release"], r["state"], "yes" if r["serving"] else "retiring",
+                    r["uptime"], r["address"]] for r in rows])
+
+
+@app.command("ps:restart")
+def restart(app_name: AppArg) -> None:
+    """Replace every container with a fresh one, with zero downtime."""
+    from paas import deploy
+
+    console.step(f"Restarting {app_name}")
+    deploy.restart(app_name)
+
+
+@app.command("ps:rebuild")
+def rebuild(app_name: AppArg) -> None:
+    """Build the deploy branch again and deploy it."""
+    from paas import deploy
+
+    deploy.deploy_rev(app_name)
+
+
+@app.command("ps:stop")
+def stop(app_name: AppArg) -> None:
+    """Stop every container of the app (the route answers 503)."""
+    from paas import deploy
+
+    deploy.stop(app_name)
+    console.step(f"Stopped {app_name}")
+
+
+@app.command("ps:start")
+def start(app_name: AppArg) -> None:
+    """Start the app's current release again."""
+    from paas import deploy
+
+    console.step(f"Starting {app_name}")
+    deploy.restart(app_name)
+
+
+@app.command("ps:retire")
+def retire(app_name: AppArg) -> None:
+    """Stop containers that no longer serve (normally done in the background)."""
+    from paas import deploy
+
+    stale = deploy.retire(app_name)
+    console.step(f"Retired {len(stale)} container(s) of {app_name}")
+
+
+@app.command("ps:restore")
+def restore(
+    app_name: Annotated[Optional[str], typer.Argument(metavar="[APP]")] = None,
+    all_apps: Annotated[bool, typer.Option("--all", help="Every app")] = False,
+) -> None:
+    """Bring apps back after a Docker or host restart: containers and routes."""
+    from paas import deploy, router
+
+    if bool(app_name) == all_apps:
+        raise InvalidInput("give an APP or --all")
+    router.start()
+    targets = [a.name for a in apps.list_all()] if all_apps else [app_name]
+    for name in targets:
+        if releases.current(name) is None:
+            continue
+        console.step(f"Restoring {name}")
+        deploy.restart(name)
+
+
+@app.command("ps:set")
+def set_(app_name: AppArg, key: Annotated[str, typer.Argument(metavar="KEY")],
+         value: Annotated[Optional[str], typer.Argument(metavar="VALUE")] = None) -> None:
+    """Set stop-timeout, restart-policy or TYPE.strategy (no VALUE resets)."""
+    settings.set_value("ps", app_name, key, value)
+    console.step(f"Set ps {key} on {app_name}" if value else f"Reset ps {key} on {app_name}")

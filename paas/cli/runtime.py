@@ -1,0 +1,73 @@
+"""logs, run and enter."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from paas import apps, console, releases
+from paas.cli.base import AppArg, app
+from paas.errors import InvalidInput, NotFound
+
+
+@app.command("logs")
+def logs(
+    app_name: AppArg,
+    tail: Annotated[bool, typer.Option("-t", "--tail", help="Keep following, across deploys")] = False,
+    lines: Annotated[int, typer.Option("-n", "--num", help="Lines of history per container")] = 100,
+    process: Annotated[Optional[str], typer.Option("--ps", help="Only this process type")] = None,
+) -> None:
+    """App logs, every container merged and prefixed `web.1 |`."""
+    from paas import logs as app_logs
+
+    apps.get(app_name)
+    app_logs.show(app_name, follow=tail, lines=lines, process=process)
+
+
+@app.command("run", context_settings={"allow_interspersed_args": False})
+def run(
+    app_name: AppArg,
+    command: Annotated[list[str], typer.Argument(metavar="-- CMD...")],
+    env: Annotated[Optional[list[str]], typer.Option("--env", "-e", help="KEY=VALUE for this run")] = None,
+) -> None:
+    """Run a one-off command in a new container of the current release; its exit code is ours."""
+    from paas import config as config_vars
+    from paas.runtime import oneoff
+
+    apps.get(app_name)
+    release = releases.current(app_name)
+    if release is None:
+        raise NotFound(f"{app_name} is not deployed", hint="push or run paas deploy first")
+    extra = config_vars.parse_assignments(env) if env else {}
+    tty = sys.stdin.isatty() and sys.stdout.isatty()
+    code = oneoff.run_attached(app_name, release, list(command), extra, tty)
+    raise typer.Exit(code)
+
+
+@app.command("enter")
+def enter(
+    app_name: AppArg,
+    target: Annotated[str, typer.Argument(metavar="[TYPE.N]")] = "web.1",
+    command: Annotated[Optional[list[str]], typer.Argument(metavar="[CMD...]")] = None,
+) -> None:
+    """Open a shell (or run CMD) inside a running container."""
+    import shutil
+    import subprocess
+
+    from paas import deploy
+
+    apps.get(app_name)
+    process, _, index = target.partition(".")
+    if not index.isdigit():
+        raise InvalidInput(f"{target!r} is not TYPE.N, for example web.1")
+    match = [c for c in deploy.serving_containers(app_name) if c.process == process and c.index == int(index)]
+    if not match:
+        raise NotFound(f"{app_name} has no running {target}", hint=f"see them with: paas ps:report {app_name}")
+    docker = shutil.which("docker")
+    if docker is None:
+        raise NotFound("the docker CLI is not installed")
+    flags = ["-i", "-t"] if sys.stdin.isatty() else ["-i"]
+    raise typer.Exit(subprocess.call([docker, "exec", *flags, match[0].id, *(command or ["/bin/sh"])]))

@@ -1,0 +1,55 @@
+"""server:* commands."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Optional
+
+import typer
+
+from paas import console
+from paas.cli.base import Format, app, check_format
+
+
+@app.command("server:up")
+def up(
+    root: Annotated[Optional[str], typer.Option("--root", help="PAAS_ROOT for this server")] = None,
+    ssh_port: Annotated[int, typer.Option("--ssh-port")] = 2222,
+    http_port: Annotated[int, typer.Option("--http-port")] = 8080,
+    domain: Annotated[str, typer.Option("--domain", help="Apps answer at APP.DOMAIN")] = "paas.localhost",
+) -> None:
+    """Start dockerd (if needed), a private sshd and nginx: a whole server on this machine."""
+    from paas import server, store
+
+    if root:
+        os.environ["PAAS_ROOT"] = os.path.abspath(root)
+        store.reset_connections()
+    server.up(ssh_port, http_port, domain)
+
+
+@app.command("server:status")
+def status(fmt: Format = "text") -> None:
+    """What runs: dockerd, sshd, nginx."""
+    from paas import server
+
+    check_format(fmt)
+    data = server.status()
+    if fmt == "json":
+        console.emit_json(data)
+        return
+    def state(ok):
+        return "running" if ok else "stopped"
+    console.report("paas server", [
+        ("Root", data["root"]), ("Docker", state(data["docker"])),
+        ("sshd", f"{state(data['sshd'])} (port {data['ssh_port'] or '-'})"),
+        ("nginx", f"{state(data['nginx'])} (port {data['http_port'] or '-'})"), ("Domain", data["domain"] or "-"),
+    ])
+
+
+@app.command("server:down")
+def down() -> None:
+    """Stop what server:up started, and nothing else."""
+    from paas import server
+
+    stopped = server.down()
+    console.step("Stopped " + (", ".join(stopped) if stopped else "nothing (server:up started nothing that runs)"))

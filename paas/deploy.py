@@ -1,0 +1,342 @@
+"""Orchestration: deploy, config releases, rollback, scale, restart, retire, teardown.
+
+Each public function reads as a short script over the pure planners and the adapters,
+under one lock per app. The order inside `activate` is the product's promise: new
+containers start beside the old, pass their checks, take traffic, and only then do the
+old ones drain and stop. A failure before the switch removes the new containers and
+leaves nginx and the old release untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+from paas import appjson, apps, config, console, formation, gitrepo, identity, locks, releases, router, serving, settings
+from paas.errors import DeployFailed, InvalidInput, NotFound
+from paas.models import Release, RunningContainer
+from paas.runtime import plan, scheduler
+
+LOG_LINES_ON_FAILURE = 50
+
+
+# Reading the running state -------------------------------------------------------
+
+
+def containers(app: str) -> list[RunningContainer]:
+    from paas.runtime import docker_api
+
+    return docker_api.list_containers(app, role="process")
+
+
+def serving_containers(app: str) -> list[RunningContainer]:
+    current = serving.ids(app)
+    return [c for c in containers(app) if c.id in current]
+
+
+def port_of(release: Release) -> int:
+    return int(release.app_json.get("_port") or 5000)
+
+
+def manifest_of(release: Release) -> appjson.AppJson:
+    return appjson.from_dict({k: v for k, v in release.app_json.items() if not k.startswith("_")})
+
+
+def limits_of(app: str, processes) -> dict[str, dict]:
+    return {
+        p: {"memory": settings.get("resource", app, "memory", p), "cpus": settings.get("resource", app, "cpus", p)}
+        for p in processes
+    }
+
+
+# Deploys ---------------------------------------------------------------------------
+
+
+def deploy_rev(app: str, rev: str | None = None) -> Release:
+    from paas.build import builder
+
+    apps.get(app)
+    with locks.app_lock(app):
+        branch = settings.get("git", app, "deploy-branch")
+        sha = gitrepo.resolve(app, rev or f"refs/heads/{branch}")
+        release = builder.build_release(app, sha)
+        activate(app, release)
+        return releases.get(app, release.version)
+
+
+def deploy_image(app: str, image: str) -> Release:
+    from paas.runtime import docker_api
+
+    apps.get(app)
+    with locks.app_lock(app):
+        if not docker_api.image_exists(image) and not docker_api.try_pull(image):
+            raise NotFound(f"image {image} is not on this host and cannot be pulled")
+        release = releases.create(app, description=f"Deploy image {image}", config=config.effective(app),
+                                  author=identity.current().name)
+        tag = f"paas/{app}:{release.tag}"
+        repo, _, tag_name = tag.partition(":")
+        docker_api.tag(image, repo, tag_name)
+        exposed = docker_api.image_config(tag).get("ExposedPorts") or {}
+        port = next((int(k.split("/")[0]) for k in exposed if k.split("/")[0].isdigit()), 5000)
+        release = releases.update(app, release.version, status="pending", image=tag,
+                                  image_id=docker_api.image_id(tag), buildpack="image",
+                                  processes={"web": ""}, app_json={"_port": port})
+        activate(app, release)
+        return releases.get(app, release.version)
+
+
+def _derived_release(app: str, source: Release, description: str, config_values: dict) -> Release:
+    """A new release reusing an image (config change, rollback): no rebuild."""
+    release = releases.create(
+        app, description=description, status="pending", image=source.image, image_id=source.image_id,
+        git_sha=source.git_sha, buildpack=source.buildpack, processes=source.processes,
+        app_json=source.app_json, config=config_values, author=identity.current().name,
+    )
+    return release
+
+
+def release_config_change(app: str, description: str) -> Release:
+    with locks.app_lock(app):
+        current = releases.current(app)
+        if current is None:
+            raise DeployFailed(f"{app} has no live release to restart")
+        release = _derived_release(app, current, description, config.effective(app))
+        console.step(f"Releasing {release.tag}: {description}")
+        activate(app, release)
+        return release
+
+
+def rollback(app: str, version: int | None = None) -> Release:
+    with locks.app_lock(app):
+        current = releases.current(app)
+        if version is None:
+            candidates = [r for r in releases.list_for(app) if r.status == "retired" and r.image
+                          and (current is None or r.version < current.version)]
+            if not candidates:
+                raise NotFound(f"{app} has no earlier release to roll back to")
+            target = candidates[0]
+        else:
+            target = releases.get(app, version)
+        if not target.image or target.status in ("building", "failed"):
+            raise InvalidInput(f"{target.tag} never ran successfully; pick a release that did")
+        from paas.runtime import docker_api
+
+        if not docker_api.image_exists(target.image):
+            raise NotFound(f"the image of {target.tag} was cleaned up; it cannot be rolled back to")
+        release = _derived_release(app, target, f"Rollback to {target.tag}", target.config)
+        console.step(f"Rolling back {app} to {target.tag} as {release.tag}")
+        activate(app, release)
+        return release
+
+
+def activate(app: str, release: Release) -> None:
+    """Blue/green: start, check, route, mark live, retire. Caller holds the app lock."""
+    started_at = time.monotonic()
+    manifest = manifest_of(release)
+    formation.seed(app, manifest.formation)
+    reap(app)
+    try:
+        run_release_phase(app, release, manifest)
+    except BaseException:
+        releases.update(app, release.version, status="failed")
+        raise
+    wanted = formation.get(app)
+    port = port_of(release)
+    specs = plan.specs_for(app, release, wanted, port, limits_of(app, release.processes))
+    old = serving_containers(app)
+    stop_first = {s.process for s in specs if settings.get("ps", app, "strategy", s.process) == "stop-first"}
+    if stop_first:
+        scheduler.stop_all([c for c in old if c.process in stop_first], int(settings.get("ps", app, "stop-timeout")))
+    new = _start_and_check(app, release, specs, port, manifest)
+    web = [c for c in new if c.process == "web"]
+    _route(app, web, has_web="web" in release.processes and wanted.get("web", 1) > 0)
+    serving.replace(app, {c.id for c in new})
+    releases.mark_live(app, release.version)
+    console.step(f"{app} {release.tag} is live ({time.monotonic() - started_at:.1f}s)")
+    from paas import lifecycle
+
+    url = lifecycle.app_url(app)
+    if url and web:
+        console.detail(url)
+    schedule_retire(app)
+    if manifest.postdeploy:
+        _one_off(app, release, manifest.postdeploy, "postdeploy", fail_deploy=False)
+
+
+def _start_and_check(app, release, specs, port, manifest) -> list[RunningContainer]:
+    if specs:
+        counts = {}
+        for s in specs:
+            counts[s.process] = counts.get(s.process, 0) + 1
+        console.step("Starting " + ", ".join(f"{p}={n}" for p, n in sorted(counts.items())))
+    policy = settings.get("ps", app, "restart-policy")
+    results = scheduler.start_all(specs, scheduler.new_generation(), policy)
+    started = [c for _, c, _ in results if c is not None]
+    errors = [f"{s.process}.{s.index}: {err}" for s, c, err in results if err]
+    if not errors and started:
+        settle = float(settings.get("checks", app, "wait"))
+        outcomes = scheduler.check_all(app, started, port, manifest, settle)
+        for container, outcome in outcomes:
+            if not outcome.ok:
+                errors.append(_failure_report(container, outcome.detail))
+        if not errors:
+            console.detail(f"{len(started)} container(s) passed their checks")
+    if errors:
+        scheduler.stop_all(started, 0)
+        releases.update(app, release.version, status="failed")
+        raise DeployFailed(
+            f"{app} {release.tag} failed its checks; the previous release keeps serving",
+            hint="\n".join(errors),
+        )
+    return started
+
+
+def _failure_report(container: RunningContainer, detail: str) -> str:
+    from paas.runtime import docker_api
+
+    logs = docker_api.log_tail(container.id, LOG_LINES_ON_FAILURE).rstrip()
+    text = f"{container.process}.{container.index}: {detail}"
+    if logs:
+        text += f"\nlast {LOG_LINES_ON_FAILURE} log lines of {container.process}.{container.index}:\n" + "\n".join(
+            "  " + line for line in logs.splitlines()[-LOG_LINES_ON_FAILURE:]
+        )
+    return text
+
+
+def _route(app: str, web: list[RunningContainer], has_web: bool) -> None:
+    if not has_web:
+        router.apply({app: None})
+        return
+    upstreams = sorted(f"{c.address}:{c.port}" for c in web if c.address and c.port)
+    router.apply({app: router.render_app(router.route_for(app, upstreams))})
+
+
+def run_release_phase(app: str, release: Release, manifest: appjson.AppJson) -> None:
+    if manifest.predeploy:
+        _one_off(app, release, manifest.predeploy, "predeploy", fail_deploy=True)
+    command = release.processes.get("release")
+    if command:
+        _one_off(app, release, command, "release", fail_deploy=True)
+
+
+def _one_off(app: str, release: Release, command: str, what: str, fail_deploy: bool) -> None:
+    from paas.runtime import oneoff
+
+    console.step(f"Running {what}: {command}")
+    code = oneoff.run_captured(app, release, ["/bin/sh", "-c", command], role="release", on_line=console.detail)
+    if code != 0:
+        message = f"{what} command exited with {code}"
+        if fail_deploy:
+            raise DeployFailed(message + "; nothing was switched, the previous release keeps serving")
+        console.warn(message)
+
+
+# Day-2 -----------------------------------------------------------------------------
+
+
+def scale(app: str, changes: dict[str, int]) -> None:
+    with locks.app_lock(app):
+        formation.set_quantities(app, changes)
+        release = releases.current(app)
+        if release is None:
+            console.detail("Not deployed yet: the formation applies at the first deploy")
+            return
+        unknown = [p for p in changes if p not in release.processes]
+        if unknown:
+            raise InvalidInput(f"{release.tag} has no process type {', '.join(unknown)}; "
+                               f"it has {', '.join(sorted(release.processes))}")
+        reap(app)
+        port = port_of(release)
+        current = serving_containers(app)
+        p = plan.plan_scale(app, release, formation.get(app), current, port, limits_of(app, release.processes))
+        new = _start_and_check(app, release, list(p.start), port, manifest_of(release)) if p.start else []
+        kept_web = [c for c in p.keep if c.process == "web"] + [c for c in new if c.process == "web"]
+        if any(c.process == "web" for c in (*p.start, *p.stop)):
+            _route(app, kept_web, has_web=bool(kept_web) or "web" in release.processes)
+        serving.add_remove(app, {c.id for c in new}, {c.id for c in p.stop})
+        scheduler.stop_all(list(p.stop), int(settings.get("ps", app, "stop-timeout")))
+
+
+def restart(app: str) -> None:
+    with locks.app_lock(app):
+        release = releases.current(app)
+        if release is None:
+            raise NotFound(f"{app} is not deployed")
+        activate(app, release)
+
+
+def stop(app: str) -> None:
+    with locks.app_lock(app):
+        running = containers(app)
+        router.apply({app: router.render_app(router.route_for(app, []))} if releases.current(app) else {app: None})
+        serving.replace(app, set())
+        scheduler.stop_all(running, int(settings.get("ps", app, "stop-timeout")))
+
+
+def reap(app: str) -> list[RunningContainer]:
+    """Stop containers that serve no more: left by a crashed command or awaiting retirement."""
+    current = serving.ids(app)
+    stale = [c for c in containers(app) if c.id not in current]
+    scheduler.stop_all(stale, int(settings.get("ps", app, "stop-timeout")))
+    return stale
+
+
+def schedule_retire(app: str) -> None:
+    """Retire the old containers in a detached process, after the drain time."""
+    drain = settings.get("checks", app, "wait-to-retire")
+    log = open(os.devnull, "wb")
+    subprocess.Popen(
+        [sys.executable, "-m", "paas.retire", app, drain],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, env=os.environ.copy(),
+    )
+
+
+def retire(app: str) -> list[RunningContainer]:
+    with locks.app_lock(app):
+        current = serving.ids(app)
+        stale = [c for c in containers(app) if c.id not in current]
+    scheduler.stop_all(stale, int(settings.get("ps", app, "stop-timeout")))
+    return stale
+
+
+def teardown(app: str) -> None:
+    """Remove every container, image and route of an app (apps:destroy)."""
+    from paas.runtime import docker_api
+
+    with locks.app_lock(app):
+        if router.app_config_path(app).exists():
+            router.apply({app: None})
+        docker_api_containers = docker_api.list_containers(app)
+        scheduler.stop_all(docker_api_containers, 5)
+        for tag_name, _ in docker_api.app_images(app):
+            docker_api.remove_image(tag_name)
+        serving.replace(app, set())
+
+
+def rename_running(old: str, new: str) -> None:
+    """Rename a deployed app: retag its images, move its repo, redeploy under the new name."""
+    from paas import names, paths
+    from paas.runtime import docker_api
+
+    with locks.app_lock(old), locks.app_lock(new):
+        apps.rename(old, new)
+        if paths.repo(old).exists():
+            paths.repo(old).rename(paths.repo(new))
+            gitrepo.install_hook(paths.repo(new))
+        for release in releases.list_for(new):
+            if release.image and docker_api.image_exists(release.image):
+                tag = names.image_tag(new, release.version)
+                repo, _, tag_name = tag.partition(":")
+                docker_api.tag(release.image, repo, tag_name)
+                releases.update(new, release.version, image=tag)
+        old_containers = docker_api.list_containers(old)
+        router.apply({old: None})
+        live = releases.current(new)
+        if live is not None:
+            serving.replace(new, set())
+            activate(new, live)
+        scheduler.stop_all(old_containers, int(settings.get("ps", new, "stop-timeout")))
+        for tag_name, _ in docker_api.app_images(old):
+            docker_api.remove_image(tag_name)

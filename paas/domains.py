@@ -1,0 +1,41 @@
+"""Hostnames an app answers to: APP.GLOBAL_DOMAIN plus the ones added with domains:add."""
+
+from __future__ import annotations
+
+from paas import apps, lifecycle, names, settings, store
+from paas.errors import Conflict, NotFound
+
+
+def global_domain() -> str | None:
+    return settings.get("domains", None, "global") or lifecycle.server_info().get("domain") or None
+
+
+def custom(app: str) -> list[str]:
+    app_id = apps.get(app).id
+    return [r["domain"] for r in store.query("SELECT domain FROM domains WHERE app_id = ? ORDER BY domain", (app_id,))]
+
+
+def hosts_for(app: str) -> list[str]:
+    base = global_domain()
+    hosts = [f"{app}.{base}"] if base else []
+    return hosts + [d for d in custom(app) if d not in hosts]
+
+
+def add(app: str, domain: str) -> str:
+    domain = names.domain(domain)
+    app_id = apps.get(app).id
+    with store.transaction() as db:
+        row = db.execute("SELECT a.name FROM domains d JOIN apps a ON a.id = d.app_id WHERE domain = ?", (domain,)).fetchone()
+        if row:
+            raise Conflict(f"{domain} is already used by {row['name']}")
+        db.execute("INSERT INTO domains (app_id, domain) VALUES (?, ?)", (app_id, domain))
+    return domain
+
+
+def remove(app: str, domain: str) -> None:
+    domain = names.domain(domain)
+    app_id = apps.get(app).id
+    with store.transaction() as db:
+        cur = db.execute("DELETE FROM domains WHERE app_id = ? AND domain = ?", (app_id, domain))
+        if not cur.rowcount:
+            raise NotFound(f"{domain} is not a domain of {app}")

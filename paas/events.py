@@ -1,0 +1,40 @@
+"""The audit trail: who ran what, when, with what outcome. Secrets are redacted first."""
+
+from __future__ import annotations
+
+import time
+
+from paas import store
+
+REDACT_VALUES_OF = {"config:set"}
+
+
+def redact(args: list[str]) -> str:
+    if args and args[0] in REDACT_VALUES_OF:
+        shown = [args[0]]
+        for word in args[1:]:
+            key, sep, _ = word.partition("=")
+            shown.append(f"{key}=***" if sep else word)
+        args = shown
+    text = " ".join(args)
+    return text if len(text) <= 300 else text[:300] + "..."
+
+
+def record(actor: str, app: str | None, args: list[str], outcome: str) -> None:
+    try:
+        with store.transaction() as db:
+            db.execute("INSERT INTO events (at, actor, app, command, outcome) VALUES (?, ?, ?, ?, ?)",
+                       (time.time(), actor, app, redact(args), outcome))
+    except Exception:
+        pass  # auditing must never turn a success into a failure
+
+
+def recent(app: str | None = None, limit: int = 50, after_id: int = 0) -> list[dict]:
+    sql = "SELECT * FROM events WHERE id > ?"
+    params: list = [after_id]
+    if app:
+        sql += " AND app = ?"
+        params.append(app)
+    sql += " ORDER BY id DESC LIMIT ?"
+    params.append(limit)
+    return [dict(r) for r in reversed(store.query(sql, tuple(params)))]

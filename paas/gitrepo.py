@@ -1,0 +1,102 @@
+"""Bare repos per app: creation, the pre-receive hook, and exporting a tree to build."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+from paas import paths
+from paas.errors import InvalidInput, NotFound
+
+MAX_TREE_BYTES = 512 * 1024 * 1024
+
+
+def _git():
+    import git
+
+    return git
+
+
+def exists(app: str) -> bool:
+    return (paths.repo(app) / "HEAD").exists()
+
+
+def ensure(app: str) -> Path:
+    """Create the bare repo if needed and (re)install the hook."""
+    path = paths.repo(app)
+    if not exists(app):
+        repo = _git().Repo.init(path, bare=True, mkdir=True)
+        with repo.config_writer() as cfg:
+            cfg.set_value("receive", "denyNonFastForwards", "false")
+            cfg.set_value("core", "logAllRefUpdates", "true")
+    install_hook(path)
+    return path
+
+
+def install_hook(path: Path) -> None:
+    shim = (paths.hooks_dir() / "pre-receive").read_text()
+    text = shim.replace("__PAAS_ROOT__", shlex.quote(str(paths.root()))).replace(
+        "__PAAS_PYTHON__", shlex.quote(sys.executable)
+    )
+    hook = path / "hooks" / "pre-receive"
+    hook.parent.mkdir(exist_ok=True)
+    tmp = hook.with_suffix(".tmp")
+    tmp.write_text(text)
+    tmp.chmod(0o755)
+    os.replace(tmp, hook)
+
+
+def resolve(app: str, rev: str) -> str:
+    if not exists(app):
+        raise NotFound(f"{app} has no repo yet", hint="push to it first: git push paas main")
+    git = _git()
+    try:
+        return git.Repo(paths.repo(app)).commit(rev).hexsha
+    except (git.BadName, ValueError, git.GitCommandError):
+        raise NotFound(f"{app}: no commit {rev!r} in its repo") from None
+
+
+def branch_head(app: str, branch: str) -> str | None:
+    if not exists(app):
+        return None
+    try:
+        return _git().Repo(paths.repo(app)).commit(f"refs/heads/{branch}").hexsha
+    except Exception:
+        return None
+
+
+def export(app: str, sha: str) -> Path:
+    """Extract the tree at `sha` into a fresh build folder (no .git, no links leaving it)."""
+    dest = Path(tempfile.mkdtemp(prefix=f"{app}-", dir=paths.builds()))
+    archive = dest.with_suffix(".tar")
+    try:
+        with archive.open("wb") as out:
+            _git().Repo(paths.repo(app)).archive(out, treeish=sha, format="tar")
+        with tarfile.open(archive) as tar:
+            total = 0
+            for member in tar.getmembers():
+                total += member.size
+                if total > MAX_TREE_BYTES:
+                    raise InvalidInput(
+                        f"the source tree is larger than {MAX_TREE_BYTES // 2**20} MiB; "
+                        "keep build artefacts and data out of the repo"
+                    )
+            try:
+                tar.extractall(dest, filter="data")
+            except tarfile.FilterError as exc:
+                raise InvalidInput(f"refused to build: {exc} (links may not point outside the repo)") from None
+    except BaseException:
+        shutil.rmtree(dest, ignore_errors=True)
+        raise
+    finally:
+        archive.unlink(missing_ok=True)
+    return dest
+
+
+def remove(app: str) -> None:
+    shutil.rmtree(paths.repo(app), ignore_errors=True)

@@ -1,0 +1,73 @@
+"""git hooks: `python -m paas.hook pre-receive` (called by the shim in hooks/).
+
+Runs with the pushed objects in quarantine; our output reaches the pusher as `remote:`
+lines and a non-zero exit rejects the push, so a failed deploy leaves the ref unmoved.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+ZERO = "0" * 40
+
+
+def app_from_repo(path: str) -> str:
+    from paas import names
+
+    base = os.path.basename(os.path.abspath(path))
+    return names.app_name(base[:-4] if base.endswith(".git") else base)
+
+
+def deploy_ref(app: str, updates: list[tuple[str, str, str]]) -> tuple[str, str] | None:
+    """The (ref, new sha) to deploy: the deploy branch, or master/main when unset and pushed."""
+    from paas import settings
+
+    branch = settings.get("git", app, "deploy-branch")
+    explicit = branch != "main" or _is_set(app)
+    candidates = [f"refs/heads/{branch}"] + ([] if explicit else ["refs/heads/master"])
+    for ref in candidates:
+        for old, new, name in updates:
+            if name == ref and new != ZERO:
+                return name, new
+    return None
+
+
+def _is_set(app: str) -> bool:
+    from paas import settings
+
+    return any(k == "deploy-branch" and s == "app" for k, _, s in settings.report("git", app))
+
+
+def pre_receive() -> int:
+    from paas import console, deploy
+    from paas.errors import PaasError
+
+    updates = []
+    for line in sys.stdin:
+        parts = line.split()
+        if len(parts) == 3:
+            updates.append((parts[0], parts[1], parts[2]))
+    try:
+        app = app_from_repo(os.getcwd())
+        target = deploy_ref(app, updates)
+        if target is None:
+            console.step("Stored; not the deploy branch, nothing deployed")
+            return 0
+        ref, sha = target
+        deploy.deploy_rev(app, sha)
+        return 0
+    except PaasError as exc:
+        console.error(exc.message, exc.hint)
+        console.error("push rejected; the previous release keeps serving")
+        return 1
+
+
+def main() -> None:
+    if sys.argv[1:] == ["pre-receive"]:
+        sys.exit(pre_receive())
+    sys.exit(f"unknown hook {sys.argv[1:]!r}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""One lock per app (and one for the router), held with flock.
+
+A holder that dies releases its lock with its file descriptor, so a crashed deploy never
+blocks the next one; a live holder makes the next command wait a bounded time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from typing import Iterator
+
+from paas import paths
+from paas.errors import LockTimeout
+
+DEFAULT_WAIT = float(os.environ.get("PAAS_LOCK_TIMEOUT", "600"))
+
+
+@contextlib.contextmanager
+def hold(name: str, what: str, wait: float | None = None) -> Iterator[None]:
+    wait = DEFAULT_WAIT if wait is None else wait
+    path = paths.locks() / f"{name}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    deadline = time.monotonic() + wait
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another command"
+                    raise LockTimeout(
+                        f"{what} is busy: {holder} has held it for over {wait:.0f}s",
+                        hint="wait for it to finish, then try again",
+                    ) from None
+                time.sleep(0.1)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()}".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def app_lock(app: str, wait: float | None = None):
+    return hold(f"app-{app}", f"app {app}", wait)
+
+
+def router_lock():
+    return hold("router", "the router", 120)

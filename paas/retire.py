@@ -1,0 +1,18 @@
+"""Background retirement: `python -m paas.retire APP DRAIN_SECONDS` (spawned by a deploy)."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+def main() -> None:
+    app, drain = sys.argv[1], float(sys.argv[2])
+    time.sleep(drain)
+    from paas import deploy
+
+    deploy.retire(app)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,233 @@
+"""The router: nginx config rendered from templates/nginx, checked, swapped in, reloaded.
+
+Every change is written aside, checked with `nginx -t` against the full new config set,
+and only then moved into place and reloaded; a failing check leaves the old config serving.
+After a reload we wait until the old worker processes have exited: only then has every
+in-flight request on the old upstreams finished (DESIGN.md: reload returns before it is live).
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from paas import lifecycle, locks, names, paths, settings
+from paas.errors import DeployFailed, InvalidInput, ServiceUnavailable
+from paas.models import Route
+
+NGINX = os.environ.get("PAAS_NGINX", "nginx")
+DEFAULT_HTTP_PORT = 80
+
+
+def prefix() -> Path:
+    return paths.nginx()
+
+
+def apps_dir() -> Path:
+    path = prefix() / "apps"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+def http_port() -> int:
+    return int(lifecycle.server_info().get("http_port", DEFAULT_HTTP_PORT))
+
+
+def listen_address() -> str:
+    bind = lifecycle.server_info().get("http_bind")
+    return f"{bind}:{http_port()}" if bind else str(http_port())
+
+
+def _jinja():
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(paths.templates_dir() / "nginx")),
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        autoescape=False,
+    )
+
+
+def _worker_user() -> str | None:
+    """Workers run as the owner of PAAS_ROOT (only matters when the master runs as root)."""
+    if os.geteuid() != 0:
+        return None
+    owner = pwd.getpwuid(paths.root().stat().st_uid)
+    return f"{owner.pw_name} {_group_name(owner.pw_gid)}"
+
+
+def _group_name(gid: int) -> str:
+    import grp
+
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
+
+
+def render_main(apps_glob_dir: Path) -> str:
+    return _jinja().get_template("nginx.conf.j2").render(
+        prefix=str(prefix()), listen=listen_address(), apps_dir=str(apps_glob_dir), user=_worker_user(),
+    )
+
+
+def route_for(app: str, upstreams: list[str]) -> Route:
+    hosts = list(domains_of(app))
+    options = {key: value for key, value, _ in settings.report("nginx", app)}
+    return Route(app=app, hosts=tuple(hosts), upstreams=tuple(upstreams), options=options)
+
+
+def domains_of(app: str) -> list[str]:
+    from paas import domains
+
+    return domains.hosts_for(app)
+
+
+def render_app(route: Route) -> str:
+    for upstream in route.upstreams:
+        host, _, port = upstream.rpartition(":")
+        if not port.isdigit() or not all(part.isdigit() for part in host.split(".")):
+            raise InvalidInput(f"refusing to route to {upstream!r}: not an IPv4 address and port")
+    for host in route.hosts:
+        names.domain(host)
+    names.app_name(route.app)
+    return _jinja().get_template("app.conf.j2").render(
+        app=route.app, hosts=route.hosts or [f"{route.app}.invalid"], upstreams=route.upstreams,
+        options=route.options, listen=listen_address(),
+    )
+
+
+def _prepare_dirs() -> None:
+    for sub in ("logs", "tmp", "apps"):
+        (prefix() / sub).mkdir(exist_ok=True, mode=0o700)
+
+
+def check_config(main_conf: Path) -> None:
+    result = subprocess.run(
+        [NGINX, "-t", "-q", "-p", str(prefix()), "-c", str(main_conf)], capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise DeployFailed(
+            "nginx rejected the new configuration; the old one keeps serving",
+            hint=result.stderr.strip()[-3000:],
+        )
+
+
+def apply(changes: dict[str, str | None]) -> None:
+    """Write app configs (None removes), check the whole new set, swap in, reload."""
+    with locks.router_lock():
+        _prepare_dirs()
+        staging = prefix() / f"staging-{os.getpid()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(apps_dir(), staging / "apps")
+        try:
+            for app, text in changes.items():
+                target = staging / "apps" / f"{app}.conf"
+                if text is None:
+                    target.unlink(missing_ok=True)
+                else:
+                    target.write_text(text)
+            main = staging / "nginx.conf"
+            main.write_text(render_main(staging / "apps"))
+            check_config(main)
+            for app, text in changes.items():
+                final = apps_dir() / f"{app}.conf"
+                if text is None:
+                    final.unlink(missing_ok=True)
+                else:
+                    tmp = final.with_suffix(".tmp")
+                    tmp.write_text(text)
+                    os.replace(tmp, final)
+            write_main()
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        reload()
+
+
+def write_main() -> Path:
+    _prepare_dirs()
+    main = prefix() / "nginx.conf"
+    tmp = main.with_suffix(".tmp")
+    tmp.write_text(render_main(apps_dir()))
+    os.replace(tmp, main)
+    return main
+
+
+def master_pid() -> int | None:
+    try:
+        pid = int((prefix() / "nginx.pid").read_text().strip())
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
+def _children(pid: int) -> set[int]:
+    kids = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rfind(")") + 2 :].split()
+            if int(fields[1]) == pid:
+                kids.add(int(entry.name))
+    return kids
+
+
+def start() -> int:
+    """Start the paas-managed nginx master if it is not running."""
+    pid = master_pid()
+    if pid:
+        return pid
+    main = write_main()
+    check_config(main)
+    result = subprocess.run([NGINX, "-p", str(prefix()), "-c", str(main)], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise ServiceUnavailable(f"nginx did not start: {result.stderr.strip()}")
+    for _ in range(50):
+        pid = master_pid()
+        if pid:
+            return pid
+        time.sleep(0.05)
+    raise ServiceUnavailable("nginx did not write its pid file")
+
+
+def stop() -> bool:
+    pid = master_pid()
+    if not pid:
+        return False
+    os.kill(pid, signal.SIGQUIT)
+    for _ in range(100):
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return True
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGTERM)
+    return True
+
+
+def reload(drain_timeout: float = 30.0) -> None:
+    """Reload and wait until the old workers are gone (every old request finished)."""
+    pid = master_pid()
+    if pid is None:
+        start()
+        return
+    old_workers = _children(pid)
+    os.kill(pid, signal.SIGHUP)
+    deadline = time.monotonic() + drain_timeout
+    while time.monotonic() < deadline:
+        if not (old_workers & _children(pid)):
+            return
+        time.sleep(0.02)
+
+
+def app_config_path(app: str) -> Path:
+    return apps_dir() / f"{app}.conf"

@@ -1,0 +1,1 @@
+"""Running containers: the Docker adapter, container planning, health checks."""

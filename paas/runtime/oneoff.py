@@ -1,0 +1,76 @@
+"""One-off containers: the release phase, predeploy/postdeploy, and `paas run`."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+from typing import Callable
+
+from paas import names
+from paas.models import Release
+from paas.runtime import docker_api, plan
+
+
+def _env(app: str, release: Release, extra: dict[str, str] | None = None) -> dict[str, str]:
+    from paas.deploy import port_of
+
+    env = plan.base_env(app, release, port_of(release))
+    env["PAAS_PROCESS"] = "run.1"
+    env.update(extra or {})
+    return env
+
+
+def _labels(app: str, release: Release, role: str) -> dict[str, str]:
+    return {
+        names.LABEL_APP: app, names.LABEL_PROCESS: role, names.LABEL_INDEX: "1",
+        names.LABEL_RELEASE: str(release.version), names.LABEL_ROLE: role,
+    }
+
+
+def run_captured(app: str, release: Release, argv: list[str], role: str, on_line: Callable[[str], None],
+                 extra_env: dict[str, str] | None = None) -> int:
+    """Run to completion, streaming output lines; the container is removed afterwards."""
+    container = docker_api.client().containers.run(
+        release.image, command=argv, name=f"{app}.{role}.v{release.version}.{secrets.token_hex(3)}",
+        environment=_env(app, release, extra_env), labels=_labels(app, release, role), detach=True,
+        init=True, network=names.NETWORK, log_config=docker_api.LOG_CONFIG,
+    )
+    try:
+        buffer = b""
+        for chunk in container.logs(stream=True, follow=True):
+            buffer += chunk
+            *lines, buffer = buffer.split(b"\n")
+            for line in lines:
+                on_line(line.decode("utf-8", "replace"))
+        if buffer:
+            on_line(buffer.decode("utf-8", "replace"))
+        return int(container.wait().get("StatusCode", 1))
+    finally:
+        try:
+            container.remove(force=True)
+        except Exception:
+            pass
+
+
+def run_attached(app: str, release: Release, argv: list[str], extra_env: dict[str, str], tty: bool) -> int:
+    """Interactive: the docker CLI gives a real TTY and stdin; its exit code becomes ours.
+
+    Config values are passed through the environment of the docker client (`-e KEY`), never
+    on its command line, so they do not show in process lists.
+    """
+    docker = shutil.which("docker")
+    if docker is None:
+        return run_captured(app, release, argv, "run", lambda line: print(line, flush=True), extra_env)
+    env = _env(app, release, extra_env)
+    command = [docker, "run", "--rm", "-i", "--init", "--network", names.NETWORK,
+               "--name", f"{app}.run.v{release.version}.{secrets.token_hex(3)}"]
+    if tty:
+        command.append("-t")
+    for key, value in _labels(app, release, "run").items():
+        command += ["--label", f"{key}={value}"]
+    for key in env:
+        command += ["-e", key]
+    command += [release.image or "", *argv]
+    return subprocess.call(command, env={**os.environ, **env})

@@ -1,0 +1,118 @@
+"""The local Docker scheduler: start containers in parallel, gate them on health, stop them.
+
+Parallel operations report per container and never abort the others (docker-compose's
+parallel.py): one failing start still lets the rest start, and all are reported.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from paas import appjson, names, settings
+from paas.models import ContainerSpec, HealthCheck, RunningContainer
+from paas.runtime import docker_api, health
+
+MAX_PARALLEL = 10
+
+
+def new_generation() -> str:
+    return f"{time.time_ns():x}"
+
+
+def labels_for(spec: ContainerSpec, generation: str) -> dict[str, str]:
+    labels = {
+        names.LABEL_APP: spec.app,
+        names.LABEL_PROCESS: spec.process,
+        names.LABEL_INDEX: str(spec.index),
+        names.LABEL_RELEASE: str(spec.release),
+        names.LABEL_ROLE: spec.role,
+        names.LABEL_GENERATION: generation,
+    }
+    if spec.port:
+        labels[names.LABEL_PORT] = str(spec.port)
+    return labels
+
+
+def _command(spec: ContainerSpec) -> list[str] | None:
+    # Procfile commands are shell lines, as on Heroku; the image's own CMD otherwise.
+    return ["/bin/sh", "-c", spec.command] if spec.command else None
+
+
+def start_one(spec: ContainerSpec, generation: str, restart_policy: str) -> RunningContainer:
+    name = names.container_name(spec.app, spec.process, spec.index, spec.release, secrets.token_hex(3))
+    return docker_api.run_container(
+        name=name, image=spec.image, command=_command(spec), env=spec.env,
+        labels=labels_for(spec, generation), memory=spec.memory, cpus=spec.cpus,
+        restart_policy=restart_policy,
+    )
+
+
+def start_all(specs: list[ContainerSpec], generation: str, restart_policy: str):
+    """Returns [(spec, container or None, error or None)] in the order given."""
+    if not specs:
+        return []
+
+    def attempt(spec):
+        try:
+            return spec, start_one(spec, generation, restart_policy), None
+        except Exception as exc:  # reported per container, never aborts the others
+            return spec, None, str(getattr(exc, "message", exc))
+
+    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(specs))) as pool:
+        return list(pool.map(attempt, specs))
+
+
+def checks_for(app: str, process: str, manifest: appjson.AppJson) -> list[HealthCheck]:
+    timeout = float(settings.get("checks", app, "timeout"))
+    attempts = int(settings.get("checks", app, "attempts"))
+    declared = list(manifest.healthchecks.get(process, ()))
+    if declared:
+        return declared
+    if process == "web":
+        return [HealthCheck(process="web", path="/", attempts=attempts, timeout=timeout, wait=0.1)]
+    return []
+
+
+def _still_running(container_id: str) -> bool:
+    state = docker_api.container_state(container_id)
+    return bool(state.get("Running")) and not state.get("Restarting")
+
+
+def check_one(app: str, container: RunningContainer, port: int | None, manifest, settle: float) -> health.Outcome:
+    disabled = set(filter(None, settings.get("checks", app, "disabled").split(",")))
+    skipped = set(filter(None, settings.get("checks", app, "skipped").split(",")))
+    if container.process in disabled | skipped:
+        return health.Outcome(True, "checks disabled")
+    started = time.monotonic()
+    for check in checks_for(app, container.process, manifest):
+        outcome = health.wait_http(container, port or 5000, check, lambda: _still_running(container.id))
+        if not outcome.ok:
+            return outcome
+    # Every container must stay up for the settle time, counted from its start.
+    remaining = settle - (time.monotonic() - started)
+    deadline = time.monotonic() + max(0.0, remaining)
+    while True:
+        state = docker_api.container_state(container.id)
+        if not state.get("Running") or state.get("Restarting") or docker_api.restart_count(container.id):
+            code = state.get("ExitCode")
+            return health.Outcome(False, f"the container stopped (exit code {code}) during the {settle:g}s settle time")
+        if time.monotonic() >= deadline:
+            return health.Outcome(True, "up")
+        time.sleep(min(0.1, max(0.01, deadline - time.monotonic())))
+
+
+def check_all(app: str, containers: list[RunningContainer], port: int | None, manifest, settle: float):
+    if not containers:
+        return []
+    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(containers))) as pool:
+        return list(pool.map(lambda c: (c, check_one(app, c, port, manifest, settle)), containers))
+
+
+def stop_all(containers: list[RunningContainer], timeout: int) -> None:
+    if not containers:
+        return
+    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(containers))) as pool:
+        list(pool.map(lambda c: docker_api.stop_and_remove(c.id, timeout), containers))
+

@@ -1,0 +1,154 @@
+"""The SSH door: sshd's forced command for every key (`paas.ssh_entry KEYNAME`).
+
+SSH_ORIGINAL_COMMAND is split without a shell and only two things are accepted: git
+pack commands on an app repo, and paas commands. Anything else is refused with a clear
+message, a non-zero exit and an audit entry; nothing of it is executed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+
+MAX_COMMAND = 64 * 1024
+GIT_COMMANDS = {"git-receive-pack", "git-upload-pack"}
+EXIT_REFUSED = 13
+
+
+def _refuse(actor: str, original: str, reason: str, code: int = EXIT_REFUSED) -> int:
+    from paas import console, events
+
+    console.error(reason)
+    events.record(actor, None, [original[:200]], f"refused: {reason}")
+    return code
+
+
+def repo_app(path_word: str) -> str:
+    """`'myapp.git'`, `/myapp`, `~/myapp.git` -> myapp (validated; nothing can escape repos/)."""
+    from paas import names
+
+    app = path_word
+    for prefix in ("~/", "/"):
+        if app.startswith(prefix):
+            app = app[len(prefix):]
+    if app.endswith(".git"):
+        app = app[:-4]
+    return names.app_name(app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    from paas import identity, keys, names
+    from paas.errors import PaasError
+
+    try:
+        key = names.key_name(argv[0] if argv else "")
+    except PaasError:
+        print(" !     paas: this key is not set up correctly (no key name)", file=sys.stderr)
+        return EXIT_REFUSED
+    role = keys.role_of(key)
+    if role is None:
+        return _refuse(key, "", "this key is no longer authorised")
+    identity.set_current(identity.Actor(name=key, role=role, via_ssh=True))
+    original = os.environ.get("SSH_ORIGINAL_COMMAND", "")
+    if len(original) > MAX_COMMAND:
+        return _refuse(key, original, f"command refused: longer than {MAX_COMMAND // 1024} KiB")
+    if "\x00" in original:
+        return _refuse(key, original, "command refused: it contains a NUL byte")
+    try:
+        words = shlex.split(original)
+    except ValueError as exc:
+        return _refuse(key, original, f"command refused: cannot parse it ({exc})")
+    if not words:
+        from paas.cli.base import root_help
+        from paas.cli.introspect import _commands
+
+        class _Group:  # root_help needs only .commands
+            commands = _commands()
+
+        print(root_help(_Group))
+        return 0
+    if words[0] in GIT_COMMANDS:
+        return git_command(key, original, words)
+    return paas_command(key, original, words)
+
+
+def git_command(key: str, original: str, words: list[str]) -> int:
+    from paas import access, apps, events, gitrepo, identity, settings
+    from paas.errors import PaasError
+
+    if len(words) != 2:
+        return _refuse(key, original, f"command refused: {words[0]} takes exactly one repo")
+    try:
+        app = repo_app(words[1])
+    except PaasError as exc:
+        return _refuse(key, original, f"command refused: {exc.message}")
+    actor = identity.current()
+    try:
+        if apps.find(app) is None:
+            if words[0] == "git-upload-pack":
+                raise PaasError(f"you have no access to app {app!r}")
+            if settings.get("apps", None, "autocreate") != "true":
+                raise PaasError(f"app {app!r} does not exist and autocreate is off; an admin can run apps:create {app}")
+            apps.create(app, owner=actor.name)
+        else:
+            access.check(actor, "git:push", app, [])
+        gitrepo.ensure(app)
+    except PaasError as exc:
+        return _refuse(key, original, exc.message, exc.exit_code)
+    from paas import paths
+
+    code = subprocess.call([words[0], str(paths.repo(app))])
+    events.record(key, app, [words[0], app], "ok" if code == 0 else f"exit {code}")
+    return code
+
+
+def paas_command(key: str, original: str, words: list[str]) -> int:
+    from paas import access, events, identity
+    from paas.cli import app as cli_app
+    from paas.cli.introspect import command as find_command, takes_app
+    from paas.errors import PaasError
+
+    name = words[0]
+    if name.startswith("-") or find_command(name) is None or name in ("server:up", "server:down"):
+        return _refuse(key, original, f"command refused: {name[:60]!r} is not a paas command (try: help)")
+    app = words[1] if takes_app(name) and len(words) > 1 and re.fullmatch(r"[a-z][a-z0-9-]*", words[1]) else None
+    if takes_app(name) and app is None and not ("--global" in words):
+        if not (len(words) > 1 and words[1] in ("--help", "-h")):
+            return _refuse(key, original, f"{name}: give the app's name (or -a APP from the laptop client)")
+    try:
+        access.check(identity.current(), name, app, words)
+    except PaasError as exc:
+        return _refuse(key, original, exc.message, exc.exit_code)
+    code = 0
+    try:
+        cli_app(args=words, prog_name="paas", standalone_mode=False)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except PaasError as exc:
+        from paas import console
+
+        console.error(exc.message, exc.hint)
+        code = exc.exit_code
+    except Exception as exc:  # typer's own usage errors and anything unexpected
+        code = _report_unexpected(exc)
+    events.record(key, app, words, "ok" if code == 0 else f"exit {code}")
+    return code
+
+
+def _report_unexpected(exc: Exception) -> int:
+    from paas import console
+
+    exit_code = getattr(exc, "exit_code", None)
+    if hasattr(exc, "format_message"):
+        console.error(exc.format_message())
+        return exit_code if isinstance(exit_code, int) else 2
+    console.error(f"internal error: {exc.__class__.__name__}: {exc}")
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,250 @@
+"""apps:* commands: exact output, exit codes and effects."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from paas import apps, config, identity, releases, store
+
+from .conftest import FROZEN_STAMP, FROZEN_TIME
+
+APP_RULE = (
+    "app names are DNS labels: a lowercase letter first, then lowercase letters, digits "
+    "or hyphens, at most 63 characters, not ending with a hyphen"
+)
+
+
+def test_create(cli):
+    result = cli("apps:create", "web")
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert result.stdout == (
+        "-----> Created web\n"
+        "       Deploy with: paas deploy web  (or run paas server:up for a git remote)\n"
+    )
+    assert apps.get("web").owner == "local:tester"
+
+
+def test_create_prints_the_git_remote_once_a_server_runs(cli, paas_root):
+    paas_root.mkdir()
+    (paas_root / "server.json").write_text(json.dumps({"ssh_port": 2222, "http_port": 8080,
+                                                       "domain": "paas.test"}))
+    result = cli("apps:create", "web")
+    assert result.stdout == (
+        "-----> Created web\n"
+        "       git remote add paas ssh://paas@127.0.0.1:2222/web\n"
+        "       git push paas main\n"
+    )
+
+
+def test_create_twice(cli):
+    cli("apps:create", "web")
+    result = cli("apps:create", "web")
+    assert (result.exit_code, result.stdout) == (4, "")
+    assert result.stderr == " !     app 'web' already exists\n"
+
+
+def test_create_invalid_name(cli):
+    result = cli("apps:create", "My_App")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == f" !     invalid app name 'My_App': {APP_RULE}\n"
+
+
+def test_create_without_name(cli):
+    result = cli("apps:create")
+    assert result.exit_code == 2
+    assert "Missing argument 'APP'" in result.stderr
+
+
+def test_list_empty(cli):
+    result = cli("apps:list")
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert result.stdout == "No apps yet. Create one with: paas apps:create NAME\n"
+    assert cli("apps:list", "--format", "json").stdout == "[]\n"
+
+
+def test_list(cli):
+    for name in ("web", "a-much-longer-name", "api"):
+        cli("apps:create", name)
+    releases.create("api", description="d", status="live")
+    releases.create("web", description="d", status="failed")
+    result = cli("apps:list")
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert result.stdout == (
+        "NAME                RELEASE  STATUS        CREATED\n"
+        f"a-much-longer-name  -        not deployed  {FROZEN_STAMP}\n"
+        f"api                 v1       running       {FROZEN_STAMP}\n"
+        f"web                 -        failed        {FROZEN_STAMP}\n"
+    )
+
+
+def test_list_json(cli):
+    cli("apps:create", "web")
+    cli("apps:create", "api")
+    releases.create("api", description="d", status="live")
+    result = cli("apps:list", "--format", "json")
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert json.loads(result.stdout) == [
+        {"name": "api", "release": "v1", "status": "running", "created_at": FROZEN_TIME},
+        {"name": "web", "release": None, "status": "not deployed", "created_at": FROZEN_TIME},
+    ]
+    assert result.stdout.startswith('[\n  {\n    "name": "api",\n')
+
+
+def test_list_shows_only_what_a_key_may_reach(cli, monkeypatch):
+    apps.create("mine", owner="alice")
+    apps.create("theirs", owner="bob")
+    monkeypatch.setattr(identity, "_current", identity.Actor("alice", "user", True))
+    assert [r["name"] for r in json.loads(cli("apps:list", "--format", "json").stdout)] == ["mine"]
+
+
+def test_list_bad_format(cli):
+    result = cli("apps:list", "--format", "yaml")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == " !     unknown format 'yaml': use text or json\n"
+
+
+def test_report(cli):
+    cli("apps:create", "web")
+    result = cli("apps:report", "web")
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert result.stdout == (
+        "=====> web app information\n"
+        f"       Created:       {FROZEN_STAMP}\n"
+        "       Owner:         local:tester\n"
+        "       Release:       -\n"
+        "       Status:        not deployed\n"
+        "       Formation:     web=1\n"
+        "       URL:           -\n"
+        "       Git remote:    -\n"
+        "       Deploy branch: main\n"
+    )
+    assert cli("apps:info", "web").stdout == result.stdout
+
+
+def test_report_of_a_deployed_app_with_a_server(cli, paas_root):
+    from paas import formation, settings
+
+    cli("apps:create", "web")
+    paas_root.joinpath("server.json").write_text(
+        json.dumps({"ssh_port": 2222, "http_port": 8080, "domain": "paas.test"}))
+    formation.set_quantities("web", {"worker": 2})
+    settings.set_value("git", "web", "deploy-branch", "release/prod")
+    releases.create("web", description="d", status="live")
+    result = cli("apps:report", "web")
+    assert result.stdout == (
+        "=====> web app information\n"
+        f"       Created:       {FROZEN_STAMP}\n"
+        "       Owner:         local:tester\n"
+        "       Release:       v1\n"
+        "       Status:        running\n"
+        "       Formation:     web=1 worker=2\n"
+        "       URL:           http://web.paas.test:8080\n"
+        "       Git remote:    ssh://paas@127.0.0.1:2222/web\n"
+        "       Deploy branch: release/prod\n"
+    )
+
+
+def test_report_json(cli):
+    cli("apps:create", "web")
+    expected = {
+        "name": "web", "release": None, "status": "not deployed", "created_at": FROZEN_TIME,
+        "owner": "local:tester", "formation": {"web": 1}, "url": None, "git_remote": None,
+        "deploy_branch": "main",
+    }
+    for command in ("apps:report", "apps:info"):
+        result = cli(command, "web", "--format", "json")
+        assert (result.exit_code, result.stderr) == (0, "")
+        assert json.loads(result.stdout) == expected
+        assert list(json.loads(result.stdout)) == list(expected)
+
+
+def test_report_missing_app(cli):
+    result = cli("apps:report", "ghost")
+    assert (result.exit_code, result.stdout) == (3, "")
+    assert result.stderr == " !     app 'ghost' does not exist\n !     list apps with: paas apps:list\n"
+
+
+def test_rename(cli):
+    cli("apps:create", "web")
+    cli("config:set", "web", "A=1")
+    result = cli("apps:rename", "web", "site")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "-----> Renamed web to site\n", "")
+    assert [a.name for a in apps.list_all()] == ["site"]
+    assert config.vars_of("site") == {"A": "1"}
+
+
+def test_rename_refusals(cli, state):
+    cli("apps:create", "web")
+    cli("apps:create", "api")
+    before = state()
+    for args, code, err in [
+        (("web", "api"), 4, " !     app 'api' already exists\n"),
+        (("web", "web"), 4, " !     app 'web' already exists\n"),
+        (("web", "Site"), 2, f" !     invalid app name 'Site': {APP_RULE}\n"),
+        (("ghost", "site"), 3, " !     app 'ghost' does not exist\n !     list apps with: paas apps:list\n"),
+    ]:
+        result = cli("apps:rename", *args)
+        assert (result.exit_code, result.stdout, result.stderr) == (code, "", err), args
+    assert state() == before
+
+
+def test_destroy_with_force(cli, deploy_calls, paas_root):
+    cli("apps:create", "web")
+    cli("config:set", "web", "SECRET=x")
+    result = cli("apps:destroy", "web", "--force")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "-----> Destroyed web\n", "")
+    assert deploy_calls == [("teardown", "web")]
+    assert apps.list_all() == []
+    assert store.query("SELECT * FROM config") == []  # the secret went with the app
+
+
+def test_destroy_short_force_flag(cli):
+    cli("apps:create", "web")
+    assert cli("apps:destroy", "web", "-f").exit_code == 0
+    assert apps.list_all() == []
+
+
+def test_destroy_confirmed_by_typing_the_name(cli):
+    cli("apps:create", "web")
+    result = cli("apps:destroy", "web", input="web\n")
+    assert result.exit_code == 0
+    assert result.stdout == "Type web to confirm: web\n-----> Destroyed web\n"
+    assert result.stderr == (
+        " !     warning: this destroys web, its releases, config and repo; it cannot be undone\n"
+    )
+    assert apps.list_all() == []
+
+
+def test_destroy_wrong_confirmation_changes_nothing(cli, state, deploy_calls):
+    cli("apps:create", "web")
+    before = state()
+    result = cli("apps:destroy", "web", input="wbe\n")
+    assert result.exit_code == 130
+    assert result.stdout == "Type web to confirm: wbe\n"
+    assert result.stderr == (
+        " !     warning: this destroys web, its releases, config and repo; it cannot be undone\n"
+        " !     confirmation did not match; nothing was destroyed\n"
+    )
+    assert state() == before and deploy_calls == []
+
+
+def test_destroy_missing_app(cli, deploy_calls):
+    result = cli("apps:destroy", "ghost", "--force")
+    assert (result.exit_code, result.stdout) == (3, "")
+    assert result.stderr == " !     app 'ghost' does not exist\n !     list apps with: paas apps:list\n"
+    assert deploy_calls == []
+
+
+def test_destroy_without_a_terminal_needs_force(subprocess_env):
+    """stdin is /dev/null (no TTY, no pipe): refuse instead of prompting."""
+    apps.create("web")
+    code = "from paas.__main__ import main; main(['apps:destroy', 'web'])"
+    proc = subprocess.run([sys.executable, "-c", code], env=subprocess_env, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=30)
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr == (
+        " !     destroying web cannot be undone; confirm by typing its name, or pass --force\n"
+    )
+    assert [a.name for a in apps.list_all()] == ["web"]

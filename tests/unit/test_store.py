@@ -1,0 +1,208 @@
+"""store.py: SQLite state under PAAS_ROOT: permissions, WAL, migrations, transactions,
+and concurrent writers from separate OS processes."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from paas import apps, config, paths, store
+
+
+def _mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_root_is_0700_and_database_0600(paas_root):
+    assert not paas_root.exists()
+    apps.create("web")
+    config.set_vars("web", {"SECRET": "s3cret"})
+    assert _mode(paas_root) == 0o700
+    assert _mode(paas_root / "paas.db") == 0o600
+    # The WAL and shared-memory files hold the same secrets while a connection is open.
+    for extra in ("paas.db-wal", "paas.db-shm"):
+        if (paas_root / extra).exists():
+            assert _mode(paas_root / extra) == 0o600, extra
+
+
+def test_existing_root_with_loose_mode_is_tightened(paas_root):
+    paas_root.mkdir(mode=0o755)
+    os.chmod(paas_root, 0o755)
+    store.query("SELECT 1")
+    assert _mode(paas_root) == 0o700
+
+
+def test_umask_is_restored_after_opening(paas_root):
+    before = os.umask(0o022)
+    try:
+        store.connection()
+        now = os.umask(0o022)
+        assert now == 0o022
+    finally:
+        os.umask(before)
+
+
+def test_wal_mode_foreign_keys_and_schema_version():
+    assert store.query("PRAGMA journal_mode")[0][0] == "wal"
+    assert store.query("PRAGMA foreign_keys")[0][0] == 1
+    assert store.query("PRAGMA user_version")[0][0] == len(store.MIGRATIONS)
+    tables = {r["name"] for r in store.query("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"apps", "config", "settings", "releases", "formation", "domains", "ssh_keys", "acl",
+            "events"} <= tables
+
+
+def test_database_lives_in_paas_root(paas_root):
+    assert paths.database() == paas_root / "paas.db"
+    store.query("SELECT 1")
+    assert (paas_root / "paas.db").is_file()
+
+
+def test_paas_root_defaults_to_var_lib_paas(monkeypatch):
+    monkeypatch.delenv("PAAS_ROOT")
+    assert str(paths.root()) == "/var/lib/paas"
+
+
+def test_forward_migration_keeps_data(monkeypatch, paas_root):
+    apps.create("web")
+    config.set_vars("web", {"A": "1"})
+    store.reset_connections()
+    v2 = """
+        ALTER TABLE apps ADD COLUMN description TEXT NOT NULL DEFAULT '';
+        CREATE TABLE widgets (id INTEGER PRIMARY KEY, app_id INTEGER NOT NULL)
+    """
+    monkeypatch.setattr(store, "MIGRATIONS", [*store.MIGRATIONS, v2])
+    assert store.query("PRAGMA user_version")[0][0] == len(store.MIGRATIONS)
+    assert store.query_one("SELECT name, description FROM apps")["description"] == ""
+    assert store.query("SELECT * FROM widgets") == []
+    assert config.vars_of("web") == {"A": "1"}
+    # Opening again does not re-run anything (it would fail: duplicate column).
+    store.reset_connections()
+    assert store.query("PRAGMA user_version")[0][0] == len(store.MIGRATIONS)
+
+
+def test_migration_text_may_contain_semicolons_in_comments_and_strings(monkeypatch):
+    """A ';' inside a comment or a string literal is not a statement boundary."""
+    store.query("SELECT 1")
+    store.reset_connections()
+    v2 = """
+        -- a note; with a semicolon
+        CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL DEFAULT 'a;b');
+        INSERT INTO notes (body) VALUES ('x; y')
+    """
+    monkeypatch.setattr(store, "MIGRATIONS", [*store.MIGRATIONS, v2])
+    assert store.query("PRAGMA user_version")[0][0] == len(store.MIGRATIONS)
+    assert [r["body"] for r in store.query("SELECT body FROM notes")] == ["x; y"]
+
+
+def test_failed_migration_leaves_schema_untouched(monkeypatch, paas_root):
+    store.query("SELECT 1")
+    store.reset_connections()
+    good = len(store.MIGRATIONS)
+    monkeypatch.setattr(store, "MIGRATIONS", [*store.MIGRATIONS, "CREATE TABLE half (id INTEGER); NOT SQL"])
+    with pytest.raises(Exception):
+        store.connection()
+    store.reset_connections()
+    monkeypatch.setattr(store, "MIGRATIONS", store.MIGRATIONS[:good])
+    assert store.query("PRAGMA user_version")[0][0] == good
+    assert store.query("SELECT name FROM sqlite_master WHERE name = 'half'") == []
+
+
+def test_transaction_rolls_back_on_error():
+    apps.create("web")
+    with pytest.raises(RuntimeError):
+        with store.transaction() as db:
+            db.execute("INSERT INTO config (app_id, key, value) VALUES (0, 'A', '1')")
+            db.execute("INSERT INTO config (app_id, key, value) VALUES (0, 'B', '2')")
+            raise RuntimeError("boom")
+    assert store.query("SELECT * FROM config") == []
+    assert not store.connection().in_transaction
+
+
+def test_nested_transaction_joins_the_outer_one():
+    with pytest.raises(RuntimeError):
+        with store.transaction() as outer:
+            outer.execute("INSERT INTO config (app_id, key, value) VALUES (0, 'A', '1')")
+            with store.transaction() as inner:
+                assert inner is outer
+                inner.execute("INSERT INTO config (app_id, key, value) VALUES (0, 'B', '2')")
+            raise RuntimeError("after the inner block")
+    assert store.query("SELECT * FROM config") == []
+
+
+def test_connections_are_per_root(monkeypatch, tmp_path):
+    apps.create("web")
+    monkeypatch.setenv("PAAS_ROOT", str(tmp_path / "other"))
+    assert apps.list_all() == []
+    apps.create("api")
+    monkeypatch.setenv("PAAS_ROOT", str(tmp_path / "paas-root"))
+    assert [a.name for a in apps.list_all()] == ["web"]
+
+
+_WORKER = textwrap.dedent(
+    """
+    import os, sys, time
+    from paas.__main__ import main
+    import paas.cli  # import everything first so all processes start writing together
+    go = sys.argv[1]
+    while not os.path.exists(go):
+        time.sleep(0.002)
+    main(sys.argv[2:])
+    """
+)
+
+
+def _run_together(argvs, env, tmp_path, timeout=60):
+    go = tmp_path / "go"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WORKER, str(go), *argv],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for argv in argvs
+    ]
+    try:
+        # give the interpreters time to import, then release them at once
+        import time
+
+        time.sleep(0.4)
+        go.touch()
+        results = [(p.wait(timeout=timeout), *p.communicate()) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    return results
+
+
+def test_ten_processes_setting_config_at_once_lose_no_key(subprocess_env, tmp_path, paas_root):
+    apps.create("web")
+    config.set_vars("web", {"EXISTING": "kept"})
+    store.reset_connections()
+    argvs = [["config:set", "web", f"KEY_{i}=value {i}", "--no-restart"] for i in range(10)]
+    results = _run_together(argvs, subprocess_env, tmp_path)
+    for i, (code, out, err) in enumerate(results):
+        assert (code, err) == (0, ""), (i, out, err)
+        assert out == f"-----> Setting KEY_{i} on web\n"
+    expected = {f"KEY_{i}": f"value {i}" for i in range(10)}
+    expected["EXISTING"] = "kept"
+    assert config.vars_of("web") == dict(sorted(expected.items()))
+    assert _mode(paas_root / "paas.db") == 0o600
+    assert _mode(paas_root) == 0o700
+    assert store.query("PRAGMA journal_mode")[0][0] == "wal"
+    assert store.query("PRAGMA integrity_check")[0][0] == "ok"
+
+
+def test_ten_processes_on_a_fresh_root_create_schema_once(subprocess_env, tmp_path, paas_root):
+    assert not paas_root.exists()
+    results = _run_together([["apps:create", f"app{i}"] for i in range(10)], subprocess_env, tmp_path)
+    for i, (code, out, err) in enumerate(results):
+        assert (code, err) == (0, ""), (i, out, err)
+    assert [a.name for a in apps.list_all()] == sorted(f"app{i}" for i in range(10))
+    assert store.query("PRAGMA user_version")[0][0] == len(store.MIGRATIONS)
+    assert _mode(paas_root / "paas.db") == 0o600
+    assert _mode(paas_root) == 0o700
