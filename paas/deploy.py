@@ -170,7 +170,7 @@ def _start_and_check(app, release, specs, port, manifest) -> list[RunningContain
         counts = {}
         for s in specs:
             counts[s.process] = counts.get(s.process, 0) + 1
-        console.step("Starting " + ", ".join(f"{p}={n}" for p, n in sorted(counts.items())))
+        console.step("Starting " + ", ".join(f"{n} {p}" for p, n in sorted(counts.items())))
     policy = settings.get("ps", app, "restart-policy")
     results = scheduler.start_all(specs, scheduler.new_generation(), policy)
     started = [c for _, c, _ in results if c is not None]

@@ -1,0 +1,28 @@
+# The README's two commands: `make demo` and `make test`. Both set the machine up first.
+SHELL := /bin/bash
+DEMO_ROOT ?= $(CURDIR)/.paas-dev
+DEMO_SSH_PORT ?= 2222
+DEMO_HTTP_PORT ?= 8080
+
+.PHONY: bootstrap demo test unit integration bench clean-demo
+
+bootstrap:
+	@scripts/bootstrap
+
+demo: bootstrap
+	@scripts/demo "$(DEMO_ROOT)" "$(DEMO_SSH_PORT)" "$(DEMO_HTTP_PORT)"
+
+test: bootstrap
+	@.venv/bin/python -m pytest -q -n 2 --dist loadgroup tests
+
+unit: bootstrap
+	@.venv/bin/python -m pytest -q tests/unit
+
+integration: bootstrap
+	@.venv/bin/python -m pytest -q -n 2 --dist loadgroup tests/integration
+
+bench: bootstrap
+	@.venv/bin/python bench/run.py
+
+clean-demo:
+	@PAAS_ROOT="$(DEMO_ROOT)" PAAS_LOCAL=1 .venv/bin/paas server:down || true

@@ -1,0 +1,122 @@
+"""Deploys through real git push over ssh, real dockerd and real nginx."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.integration.conftest import wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("python")]
+
+
+def releases(server, app):
+    return json.loads(server.paas("releases", app, "--format", "json", check=True).stdout)
+
+
+def test_push_builds_and_serves_then_config_scale_rollback(server, make_app):
+    source = make_app("python")
+    pushed = source.push()
+    assert "python buildpack detected" in pushed.stderr
+    assert f"{source.app} v1 is live" in pushed.stderr
+    status, body = server.get(source.app)
+    assert status == 200 and body.startswith("Hello from paas! release=v1 process=web.1")
+
+    # A config change is a new release, visible in the app.
+    server.paas("config:set", source.app, "GREETING=Bonjour tout le monde", check=True)
+    status, body = server.get(source.app)
+    assert body.startswith("Bonjour tout le monde! release=v2")
+
+    # Code change: v3.
+    source.write("app.py", (source.path / "app.py").read_text().replace("Hello from paas", "Hello again"))
+    source.commit("new greeting default")
+    server.paas("config:unset", source.app, "GREETING", check=True)  # v3
+    source.push()  # v4
+    assert server.get(source.app)[1].startswith("Hello again! release=v4")
+
+    # Scale up: three containers answer; scale down again.
+    server.paas("ps:scale", source.app, "web=3", check=True)
+    seen = set()
+    for _ in range(30):
+        seen.add(server.get(source.app)[1].split("process=")[1].strip())
+    assert seen == {"web.1", "web.2", "web.3"}
+    report = json.loads(server.paas("ps:report", source.app, "--format", "json", check=True).stdout)
+    assert sorted(r["process"] for r in report if r["serving"]) == ["web.1", "web.2", "web.3"]
+    server.paas("ps:scale", source.app, "web=1", check=True)
+    assert {server.get(source.app)[1].split("process=")[1].strip() for _ in range(10)} == {"web.1"}
+
+    # Rollback to v2 restores the old code and the old config.
+    server.paas("releases:rollback", source.app, "v2", check=True)
+    status, body = server.get(source.app)
+    assert body.startswith("Bonjour tout le monde! release=v5")
+    history = releases(server, source.app)
+    assert history[0]["version"] == "v5" and history[0]["status"] == "live"
+    assert history[0]["description"] == "Rollback to v2"
+
+
+def test_failing_health_check_keeps_old_release_serving(server, make_app):
+    source = make_app("python")
+    source.push()
+    source.write("app.py", (source.path / "app.py").read_text().replace('return "ok\\n"', 'return "broken\\n", 500'))
+    source.commit("break health")
+    result = source.push(check=False)
+    assert result.returncode != 0
+    assert "failed its checks" in result.stderr
+    assert "answered 500" in result.stderr
+    assert "[remote rejected]" in result.stderr
+    assert server.get(source.app)[1].startswith("Hello from paas! release=v1")
+    history = releases(server, source.app)
+    assert [(r["version"], r["status"]) for r in history] == [("v2", "failed"), ("v1", "live")]
+    # The rejected push did not move the ref: pushing again re-runs the deploy.
+    assert source.git("ls-remote", "paas", "main").stdout.split()[0] != source.git("rev-parse", "HEAD").stdout.strip()
+
+
+def test_crash_on_boot_and_failing_release_phase_change_nothing(server, make_app):
+    source = make_app("python")
+    source.push()
+    source.write("Procfile", "web: python -c 'import sys; print(\"boom\"); sys.exit(3)'\n")
+    source.commit("crash on boot")
+    crashed = source.push(check=False)
+    assert crashed.returncode != 0 and "boom" in crashed.stderr
+    source.write("Procfile", "web: gunicorn --bind 0.0.0.0:$PORT app:app\nrelease: echo migrating && exit 4\n")
+    source.commit("failing release phase")
+    failed = source.push(check=False)
+    assert failed.returncode != 0
+    assert "migrating" in failed.stderr and "release command exited with 4" in failed.stderr
+    assert server.get(source.app)[1].startswith("Hello from paas! release=v1")
+    containers = json.loads(server.paas("ps:report", source.app, "--format", "json").stdout)
+    assert [c["release"] for c in containers if c["serving"]] == ["v1"]
+
+
+def test_other_branches_are_stored_not_deployed_and_destroy_removes_everything(server, make_app):
+    source = make_app("python")
+    source.git("checkout", "-q", "-b", "feature")
+    stored = source.push("feature")
+    assert "not the deploy branch" in stored.stderr
+    assert releases(server, source.app) == []
+    source.push("feature:main")
+    assert server.get(source.app)[0] == 200
+    destroyed = server.paas("apps:destroy", source.app, "--force", check=True)
+    assert f"Destroyed {source.app}" in destroyed.stdout
+    assert server.get(source.app)[0] == 404
+    assert not (server.root / "repos" / f"{source.app}.git").exists()
+    import subprocess
+
+    left = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=paas.app={source.app}"],
+                          capture_output=True, text=True).stdout.split()
+    images = subprocess.run(["docker", "images", "-q", f"paas/{source.app}"], capture_output=True, text=True).stdout.split()
+    assert left == [] and images == []
+
+
+def test_old_containers_are_retired_after_a_deploy(server, make_app):
+    source = make_app("python")
+    source.push()
+    server.paas("checks:set", source.app, "wait-to-retire", "0", check=True)
+    server.paas("ps:restart", source.app, check=True)
+
+    def only_serving_left():
+        report = json.loads(server.paas("ps:report", source.app, "--format", "json").stdout)
+        return len(report) == 1 and report[0]["serving"]
+
+    assert wait_for(only_serving_left, timeout=30)
