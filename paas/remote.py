@@ -112,11 +112,29 @@ def _insert_app(args: list[str], app: str) -> None:
             return
 
 
+def inline_local_files(args: list[str]) -> list[str]:
+    """`config:set K=@path` names a file on this laptop: send its content, not its path."""
+    if not args or args[0] != "config:set":
+        return args
+    result = []
+    for word in args:
+        key, sep, value = word.partition("=")
+        if sep and value.startswith("@") and not value.startswith("@@") and value not in ("@", "@-"):
+            try:
+                content = open(value[1:], encoding="utf-8").read()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise InvalidInput(f"cannot read {value[1:]}: {exc}") from None
+            # A value that itself starts with '@' must not be read as a path on the server.
+            word = f"{key}={'@' + content if content.startswith('@') else content}"
+        result.append(word)
+    return result
+
+
 def run(target: Target, args: list[str]) -> int:
     from paas.ssh_client import run_remote
 
     try:
-        return run_remote(target, shlex.join(args))
+        return run_remote(target, shlex.join(inline_local_files(args)))
     except PaasError as exc:
         from paas import console
 

@@ -125,7 +125,8 @@ def paas_command(key: str, original: str, words: list[str]) -> int:
         return _refuse(key, original, exc.message, exc.exit_code)
     code = 0
     try:
-        cli_app(args=words, prog_name="paas", standalone_mode=False)
+        result = cli_app(args=words, prog_name="paas", standalone_mode=False)
+        code = result if isinstance(result, int) else 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except PaasError as exc:

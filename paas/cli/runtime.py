@@ -41,6 +41,11 @@ def run(
     release = releases.current(app_name)
     if release is None:
         raise NotFound(f"{app_name} is not deployed", hint="push or run paas deploy first")
+    command = list(command)
+    if command[:1] == ["--"]:
+        command = command[1:]
+    if not command:
+        raise InvalidInput("give the command to run after --, for example: paas run APP -- ls")
     extra = config_vars.parse_assignments(env) if env else {}
     tty = sys.stdin.isatty() and sys.stdout.isatty()
     code = oneoff.run_attached(app_name, release, list(command), extra, tty)

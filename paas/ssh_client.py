@@ -1,0 +1,106 @@
+"""The laptop client's transport: paramiko, configured the way OpenSSH would be.
+
+Host keys are checked against ~/.ssh/known_hosts (unknown hosts are refused); keys come
+from the agent or ~/.ssh. Output streams live, the remote exit code is returned, a pty is
+requested when we are on a terminal (interactive `run`), and Ctrl-C stops the remote side.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import sys
+import termios
+import tty
+from pathlib import Path
+
+from paas.errors import AccessDenied, ServiceUnavailable
+
+INTERACTIVE = {"run", "enter"}
+
+
+def _connect(target):
+    import paramiko
+
+    client = paramiko.SSHClient()
+    known = Path(os.environ.get("PAAS_KNOWN_HOSTS", Path.home() / ".ssh" / "known_hosts"))
+    if known.exists():
+        client.load_host_keys(str(known))
+    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    identity = os.environ.get("PAAS_SSH_KEY")
+    try:
+        client.connect(
+            target.host, port=target.port, username=target.user, key_filename=identity or None,
+            allow_agent=identity is None, look_for_keys=identity is None, timeout=15,
+        )
+    except paramiko.SSHException as exc:
+        if "not found in known_hosts" in str(exc):
+            raise ServiceUnavailable(
+                f"the host key of {target.host}:{target.port} is not in {known}",
+                hint=f"check it, then add it: ssh -p {target.port} {target.user}@{target.host} (answer yes)",
+            ) from None
+        if isinstance(exc, paramiko.AuthenticationException):
+            raise AccessDenied(f"{target.user}@{target.host} refused every key we offered") from None
+        raise ServiceUnavailable(f"ssh to {target.host}:{target.port} failed: {exc}") from None
+    except OSError as exc:
+        raise ServiceUnavailable(f"cannot reach {target.host}:{target.port}: {exc.strerror or exc}") from None
+    return client
+
+
+def run_remote(target, command: str) -> int:
+    client = _connect(target)
+    try:
+        channel = client.get_transport().open_session()
+        interactive = sys.stdin.isatty() and sys.stdout.isatty() and command.split(" ", 1)[0] in INTERACTIVE
+        if interactive:
+            size = os.get_terminal_size()
+            channel.get_pty(term=os.environ.get("TERM", "xterm"), width=size.columns, height=size.lines)
+        channel.exec_command(command)
+        return _pump(channel, interactive)
+    finally:
+        client.close()
+
+
+def _pump(channel, interactive: bool) -> int:
+    stdin_fd = sys.stdin.fileno() if sys.stdin and not sys.stdin.closed else None
+    saved = None
+    if interactive and stdin_fd is not None:
+        saved = termios.tcgetattr(stdin_fd)
+        tty.setraw(stdin_fd)
+    stdin_open = stdin_fd is not None and not (not interactive and sys.stdin.isatty())
+    previous = signal.getsignal(signal.SIGINT)
+
+    def interrupt(signum, frame):
+        # Ask the remote side to stop, then close: sshd ends the command with SIGHUP.
+        try:
+            channel.send(b"\x03") if interactive else channel.close()
+        except Exception:
+            pass
+
+    signal.signal(signal.SIGINT, interrupt)
+    try:
+        while True:
+            readers = [channel] + ([stdin_fd] if stdin_open else [])
+            ready, _, _ = select.select(readers, [], [], 0.5)
+            if channel in ready or channel.recv_ready() or channel.recv_stderr_ready():
+                while channel.recv_ready():
+                    os.write(sys.stdout.fileno(), channel.recv(32768))
+                while channel.recv_stderr_ready():
+                    os.write(sys.stderr.fileno(), channel.recv_stderr(32768))
+            if stdin_open and stdin_fd in ready:
+                data = os.read(stdin_fd, 32768)
+                if data:
+                    channel.sendall(data)
+                else:
+                    channel.shutdown_write()
+                    stdin_open = False
+            if channel.exit_status_ready() and not channel.recv_ready() and not channel.recv_stderr_ready():
+                break
+            if channel.closed and not channel.recv_ready():
+                break
+        return channel.recv_exit_status() if channel.exit_status_ready() else 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if saved is not None:
+            termios.tcsetattr(stdin_fd, termios.TCSADRAIN, saved)
