@@ -119,7 +119,7 @@ def rollback(app: str, version: int | None = None) -> Release:
             target = candidates[0]
         else:
             target = releases.get(app, version)
-        if not target.image or target.status in ("building", "failed"):
+        if not target.image or target.status in ("building", "pending", "failed"):
             raise InvalidInput(f"{target.tag} never ran successfully; pick a release that did")
         from paas.runtime import docker_api
 

@@ -45,7 +45,8 @@ def push_hint(app: str) -> list[str]:
     remote = git_remote(app)
     if not remote:
         return [f"Deploy with: paas deploy {app}  (or run paas server:up for a git remote)"]
-    return [f"git remote add paas {remote}", "git push paas main"]
+    branch = settings.get("git", app, "deploy-branch")
+    return [f"git remote add paas {remote}", f"git push paas {branch}"]
 
 
 def can_access(app: App, actor: identity.Actor | None = None) -> bool:

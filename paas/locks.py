@@ -44,8 +44,14 @@ def hold(name: str, what: str, wait: float | None = None) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
-def app_lock(app: str, wait: float | None = None):
-    return hold(f"app-{app}", f"app {app}", wait)
+@contextlib.contextmanager
+def app_lock(app: str, wait: float | None = None) -> Iterator[None]:
+    """The app's lock; on entry, whatever a dead holder left half-done is cleaned up."""
+    with hold(f"app-{app}", f"app {app}", wait):
+        from paas import releases
+
+        releases.fail_abandoned(app)
+        yield
 
 
 def router_lock():

@@ -9,8 +9,9 @@ from paas import apps, store
 from paas.errors import InvalidInput, NotFound
 from paas.models import Release
 
-# building -> (failed | pending); pending -> (live | failed); live -> retired
-STATUSES = ("building", "pending", "live", "failed", "retired")
+# building -> (failed | pending | built); pending -> (live | failed); live -> retired.
+# `built` is a `paas build` result: never ran, but may be deployed with releases:rollback.
+STATUSES = ("building", "pending", "built", "live", "failed", "retired")
 
 
 def create(
@@ -72,6 +73,19 @@ def mark_live(app: str, version: int) -> None:
         db.execute(
             "UPDATE releases SET status = 'live' WHERE app_id = ? AND version = ?", (app_id, version)
         )
+
+
+def fail_abandoned(app: str) -> int:
+    """Releases left building/pending by a command that died; call with the app lock held."""
+    found = apps.find(app)
+    if found is None:
+        return 0
+    app_id = found.id
+    with store.transaction() as db:
+        cur = db.execute(
+            "UPDATE releases SET status = 'failed', description = description || ' (interrupted)'"
+            " WHERE app_id = ? AND status IN ('building', 'pending')", (app_id,))
+    return cur.rowcount
 
 
 def parse_version(text: str) -> int:

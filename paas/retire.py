@@ -9,9 +9,10 @@ import time
 def main() -> None:
     app, drain = sys.argv[1], float(sys.argv[2])
     time.sleep(drain)
-    from paas import deploy
+    from paas import cleanup, deploy
 
     deploy.retire(app)
+    cleanup.prune_app(app)  # keep the last PAAS_KEEP_RELEASES good images for rollback
 
 
 if __name__ == "__main__":

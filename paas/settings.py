@@ -19,7 +19,7 @@ GLOBAL = 0
 
 def _int_range(lo: int, hi: int) -> Callable[[str], str]:
     def check(value: str) -> str:
-        if not re.fullmatch(r"\d+", value) or not lo <= int(value) <= hi:
+        if not re.fullmatch(r"[0-9]+", value) or not lo <= int(value) <= hi:
             raise InvalidInput(f"expected a whole number from {lo} to {hi}, got {value!r}")
         return str(int(value))
     return check
@@ -27,20 +27,20 @@ def _int_range(lo: int, hi: int) -> Callable[[str], str]:
 
 def _seconds(hi: float) -> Callable[[str], str]:
     def check(value: str) -> str:
-        if not re.fullmatch(r"\d+(\.\d+)?", value) or float(value) > hi:
+        if not re.fullmatch(r"[0-9]+(\.[0-9]+)?", value) or float(value) > hi:
             raise InvalidInput(f"expected seconds from 0 to {hi:g}, got {value!r}")
         return value
     return check
 
 
 def _size(value: str) -> str:
-    if not re.fullmatch(r"[1-9]\d{0,5}[kmg]?", value.lower()):
+    if not re.fullmatch(r"[1-9][0-9]{0,5}[kmg]?", value.lower()):
         raise InvalidInput(f"expected a size like 512m or 2g, got {value!r}")
     return value.lower()
 
 
 def _cpus(value: str) -> str:
-    if not re.fullmatch(r"\d{1,3}(\.\d{1,2})?", value) or float(value) <= 0:
+    if not re.fullmatch(r"[0-9]{1,3}(\.[0-9]{1,2})?", value) or float(value) <= 0:
         raise InvalidInput(f"expected a number of CPUs like 0.5 or 2, got {value!r}")
     return value
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import sqlite3
 import threading
 from pathlib import Path
@@ -119,6 +118,23 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements; sqlite decides where one is complete."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                statements.append(buffer.strip())
+            buffer = ""
+    rest = "\n".join(l for l in buffer.splitlines() if l.strip() and not l.strip().startswith("--"))
+    if rest:  # the last statement may omit its ';'
+        if not sqlite3.complete_statement(rest + ";"):
+            raise ValueError("a migration ends with an incomplete statement")
+        statements.append(rest)
+    return statements
+
+
 def _migrate(conn: sqlite3.Connection) -> None:
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version >= len(MIGRATIONS):
@@ -128,10 +144,8 @@ def _migrate(conn: sqlite3.Connection) -> None:
         # Re-read inside the lock: another process may have migrated meanwhile.
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         for number in range(version, len(MIGRATIONS)):
-            script = re.sub(r"--[^\n]*", "", MIGRATIONS[number])  # comments may hold ';'
-            for statement in script.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+            for statement in _statements(MIGRATIONS[number]):
+                conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {number + 1}")
         conn.execute("COMMIT")
     except BaseException:

@@ -25,16 +25,17 @@ def _split_app(app_name: str | None, rest: list[str], is_global: bool) -> tuple[
 
 def _read_value_source(source: str) -> str:
     if source == "-":
-        return sys.stdin.read()
-    path = Path(source)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {source}: {exc.strerror}") from None
+        stream = getattr(sys.stdin, "buffer", None)
+        data = stream.read() if stream is not None else sys.stdin.read().encode("utf-8", "surrogateescape")
+    else:
+        try:
+            data = Path(source).read_bytes()
+        except OSError as exc:
+            raise InvalidInput(f"cannot read {source}: {exc.strerror}") from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise InvalidInput(f"{source} is not UTF-8 text") from None
+        raise InvalidInput(f"{'standard input' if source == '-' else source} is not UTF-8 text") from None
 
 
 @app.command("config:set")

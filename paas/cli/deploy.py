@@ -23,6 +23,7 @@ def build(app_name: AppArg, rev: Rev = None) -> None:
     with locks.app_lock(app_name):
         sha = gitrepo.resolve(app_name, rev or f"refs/heads/{settings.get('git', app_name, 'deploy-branch')}")
         release = builder.build_release(app_name, sha, description=f"Build {sha[:7]}")
+        release = releases.update(app_name, release.version, status="built")
     console.detail(f"{release.tag} is built; deploy it with: paas releases:rollback {app_name} {release.tag}")
 
 

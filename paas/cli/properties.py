@@ -33,7 +33,7 @@ def _affects_routing(namespace: str) -> bool:
     return namespace == "nginx"
 
 
-def register(namespace: str, what: str) -> None:
+def register(namespace: str, what: str, report: bool = True) -> None:
     def set_command(
         app_name: OptionalApp = None,
         words: Annotated[Optional[list[str]], typer.Argument(metavar="KEY [VALUE]")] = None,
@@ -69,14 +69,15 @@ def register(namespace: str, what: str) -> None:
     set_command.__doc__ = f"Set {what} (KEY alone resets it to the default)."
     report_command.__doc__ = f"Show {what} and where each value comes from."
     app.command(f"{namespace}:set")(set_command)
-    app.command(f"{namespace}:report")(report_command)
+    if report:  # apps:report is the app's own report, not its settings
+        app.command(f"{namespace}:report")(report_command)
 
 
 register("checks", "health check settings: wait, wait-to-retire, attempts, timeout")
 register("nginx", "proxy settings: client-max-body-size, proxy-*-timeout")
 register("builder", "build caps: memory, cpus")
 register("git", "git settings: deploy-branch")
-register("apps", "app defaults: autocreate (use --global)")
+register("apps", "app defaults: autocreate (use --global)", report=False)
 
 
 @app.command("checks:disable")

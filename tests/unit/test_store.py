@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -85,18 +86,27 @@ def test_forward_migration_keeps_data(monkeypatch, paas_root):
     assert store.query("PRAGMA user_version")[0][0] == len(store.MIGRATIONS)
 
 
-def test_migration_text_may_contain_semicolons_in_comments_and_strings(monkeypatch):
-    """A ';' inside a comment or a string literal is not a statement boundary."""
+def test_migration_text_may_contain_semicolons_in_comments_strings_and_triggers(monkeypatch):
+    """A ';' inside a comment, a string literal or a trigger body is no statement boundary
+    (a future migration with a trigger or such a default must apply as written)."""
     store.query("SELECT 1")
     store.reset_connections()
     v2 = """
         -- a note; with a semicolon
-        CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL DEFAULT 'a;b');
+        CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL DEFAULT 'a;b -- c');
+        CREATE TABLE note_log (body TEXT NOT NULL);
+        CREATE TRIGGER note_added AFTER INSERT ON notes BEGIN
+            INSERT INTO note_log (body) VALUES (new.body);
+        END;
         INSERT INTO notes (body) VALUES ('x; y')
     """
     monkeypatch.setattr(store, "MIGRATIONS", [*store.MIGRATIONS, v2])
     assert store.query("PRAGMA user_version")[0][0] == len(store.MIGRATIONS)
     assert [r["body"] for r in store.query("SELECT body FROM notes")] == ["x; y"]
+    assert [r["body"] for r in store.query("SELECT body FROM note_log")] == ["x; y"]
+    with store.transaction() as db:
+        db.execute("INSERT INTO notes DEFAULT VALUES")
+    assert store.query("SELECT body FROM notes ORDER BY id")[1]["body"] == "a;b -- c"
 
 
 def test_failed_migration_leaves_schema_untouched(monkeypatch, paas_root):
@@ -148,34 +158,42 @@ _WORKER = textwrap.dedent(
     import os, sys, time
     from paas.__main__ import main
     import paas.cli  # import everything first so all processes start writing together
-    go = sys.argv[1]
+    ready, go = sys.argv[1:3]
+    open(ready, "w").close()
     while not os.path.exists(go):
         time.sleep(0.002)
-    main(sys.argv[2:])
+    main(sys.argv[3:])
     """
 )
 
 
 def _run_together(argvs, env, tmp_path, timeout=60):
+    """Start one process per argv, wait until all have imported paas, then release them at once."""
     go = tmp_path / "go"
+    ready = [tmp_path / f"ready-{i}" for i in range(len(argvs))]
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", _WORKER, str(go), *argv],
+            [sys.executable, "-c", _WORKER, str(flag), str(go), *argv],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
-        for argv in argvs
+        for flag, argv in zip(ready, argvs)
     ]
     try:
-        # give the interpreters time to import, then release them at once
-        import time
-
-        time.sleep(0.4)
+        deadline = time.monotonic() + timeout
+        while not all(f.exists() for f in ready) and time.monotonic() < deadline:
+            if any(p.poll() is not None for p in procs):
+                break  # one died while importing: report it below
+            time.sleep(0.005)
         go.touch()
-        results = [(p.wait(timeout=timeout), *p.communicate()) for p in procs]
+        results = []
+        for p in procs:
+            out, err = p.communicate(timeout=timeout)
+            results.append((p.returncode, out, err))
     finally:
         for p in procs:
             if p.poll() is None:
                 p.kill()
+                p.wait()
     return results
 
 

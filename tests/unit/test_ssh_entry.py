@@ -1,0 +1,466 @@
+"""The SSH door, in-process: `paas.ssh_entry.main([KEYNAME])` with SSH_ORIGINAL_COMMAND set,
+exactly what sshd's forced command runs for every key, but without sshd.
+
+Hostile commands must be refused with a non-zero exit, a clear message on stderr and an
+audit entry, and nothing of them may run: canary files must stay absent, no repo or app may
+appear, and no process may be started. The access matrix (admin / owner / collaborator /
+stranger) is checked for read, write, key, global and git commands.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import types
+from pathlib import Path
+
+import pytest
+
+from paas import access, apps, config, events, keys, paths, ssh_entry
+
+ROLES = ("admin", "owner", "collaborator", "stranger")
+KEY_OF = {"admin": "root", "owner": "alice", "collaborator": "carol", "stranger": "mallory"}
+
+
+# Fixtures --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def public_keys(tmp_path_factory) -> dict[str, str]:
+    """Real OpenSSH public keys, made once by ssh-keygen."""
+    folder = tmp_path_factory.mktemp("ssh-keys")
+    made = {}
+    for name in ("root", "alice", "carol", "mallory", "gone"):
+        path = folder / name
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(path)], check=True)
+        made[name] = Path(f"{path}.pub").read_text()
+    return made
+
+
+@pytest.fixture
+def keyring(public_keys) -> dict[str, str]:
+    """root (admin), alice (owns `web`), carol (acl on `web`), mallory (nothing); `other` is root's."""
+    keys.add("root", public_keys["root"], role="admin")
+    for name in ("alice", "carol", "mallory"):
+        keys.add(name, public_keys[name], role="user")
+    apps.create("web", owner="alice")
+    apps.create("other", owner="root")
+    access.grant("web", "carol")
+    return KEY_OF
+
+
+class Spawned(AssertionError):
+    pass
+
+
+@pytest.fixture
+def no_processes(monkeypatch) -> list:
+    """Every way of starting a process raises (and is recorded): proof that nothing ran."""
+    attempts: list = []
+
+    def refuse(what):
+        def stub(*args, **kwargs):
+            attempts.append((what, args))
+            raise Spawned(f"{what} was called with {args!r}")
+
+        return stub
+
+    monkeypatch.setattr(subprocess, "Popen", refuse("subprocess.Popen"))
+    for name in ("system", "popen", "execv", "execve", "execvp", "execvpe", "execl", "execlp",
+                 "posix_spawn", "posix_spawnp", "fork", "forkpty", "spawnv", "spawnvp"):
+        if hasattr(os, name):
+            monkeypatch.setattr(os, name, refuse(f"os.{name}"))
+    return attempts
+
+
+@pytest.fixture
+def door(monkeypatch, capsys):
+    """door(key, command) -> (exit code, stdout, stderr), as sshd would run it."""
+
+    def run(key: str | None, command: str | None) -> tuple[int, str, str]:
+        capsys.readouterr()
+        if command is None:
+            monkeypatch.delenv("SSH_ORIGINAL_COMMAND", raising=False)
+        elif "\x00" in command:
+            # os.environ cannot hold a NUL; hand the entry a process environment that does.
+            environ = {**os.environ, "SSH_ORIGINAL_COMMAND": command}
+            monkeypatch.setattr(ssh_entry, "os", types.SimpleNamespace(environ=environ))
+        else:
+            monkeypatch.setattr(ssh_entry, "os", os)
+            monkeypatch.setenv("SSH_ORIGINAL_COMMAND", command)
+        code = ssh_entry.main([] if key is None else [key])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
+def last_event() -> dict:
+    items = events.recent(limit=1)
+    assert items, "no audit entry was written"
+    return items[-1]
+
+
+def all_events_text() -> str:
+    return json.dumps(events.recent(limit=10_000))
+
+
+# The hostile corpus ----------------------------------------------------------------------
+
+# {canary} is a file that must never be created, {victim} one that must never be deleted.
+# Each entry: (command, a fragment the refusal must contain, or None for "any clear error").
+HOSTILE = [
+    # path traversal and repos outside repos/
+    ("git-receive-pack '../../etc'", "invalid app name"),
+    ("git-receive-pack /etc/passwd", "invalid app name"),
+    ("git-upload-pack 'a/../../b'", "invalid app name"),
+    ("git-receive-pack '~/../../etc'", "invalid app name"),
+    ("git-receive-pack 'web/../../../tmp/evil.git'", "invalid app name"),
+    ("git-receive-pack '//etc'", "invalid app name"),
+    ("git-upload-pack '{canary}'", "invalid app name"),
+    ("git-receive-pack '.git'", "invalid app name"),
+    ("git-receive-pack '-uall'", "invalid app name"),
+    ("git-receive-pack", "takes exactly one repo"),
+    ("git-receive-pack 'web' 'other'", "takes exactly one repo"),
+    ("git-receive-pack 'web'; touch {canary}", "takes exactly one repo"),
+    ("git-upload-pack --upload-pack='touch {canary}' web", "takes exactly one repo"),
+    # quoting tricks
+    ("apps:list 'unbalanced", "cannot parse"),
+    ('apps:list "unbalanced', "cannot parse"),
+    ("git-receive-pack 'web", "cannot parse"),
+    ("apps:list \\", "cannot parse"),
+    ("'apps:list;touch {canary}'", "is not a paas command"),
+    ("apps:list';'touch {canary}", "is not a paas command"),
+    # shell metacharacters
+    ("apps:list; touch {canary}", "is not a paas command"),
+    ("apps:list;touch {canary}", "is not a paas command"),
+    ("apps:list | touch {canary}", None),
+    ("apps:list && touch {canary}", None),
+    ("apps:list || touch {canary}", None),
+    ("apps:list > {canary}", None),
+    ("apps:list & touch {canary}", None),
+    ("$(touch {canary})", "is not a paas command"),
+    ("apps:report $(touch {canary})", "give the app's name"),
+    ("apps:report web$(touch {canary})", "give the app's name"),
+    ("`touch {canary}`", "is not a paas command"),
+    ("apps:report `touch {canary}`", "give the app's name"),
+    ("config:set web K=$(touch {canary})", None),
+    # newlines and other line breaks
+    ("apps:list\nrm -rf {victim}", None),
+    ("apps:list\ntouch {canary}", None),
+    ("apps:list\rtouch {canary}", None),
+    ("\ntouch {canary}", "is not a paas command"),
+    ("git-receive-pack 'web'\ntouch {canary}", "takes exactly one repo"),
+    # unknown verbs
+    ("sh", "is not a paas command"),
+    ("sh -c 'touch {canary}'", "is not a paas command"),
+    ("bash -c id", "is not a paas command"),
+    ("bash -c 'touch {canary}'", "is not a paas command"),
+    ("/bin/sh -c 'touch {canary}'", "is not a paas command"),
+    ("touch {canary}", "is not a paas command"),
+    ("rm -rf {victim}", "is not a paas command"),
+    ("scp -t /tmp", "is not a paas command"),
+    ("scp -f /etc/passwd", "is not a paas command"),
+    ("rsync --server -vlogDtpre.iLsfxC . /tmp", "is not a paas command"),
+    ("internal-sftp", "is not a paas command"),
+    ("git-upload-archive 'web'", "is not a paas command"),
+    ("git upload-pack 'web'", "is not a paas command"),
+    ("python3 -c 'open(\"{canary}\", \"w\")'", "is not a paas command"),
+    ("exec touch {canary}", "is not a paas command"),
+    ("env", "is not a paas command"),
+    ("server:up", "is not a paas command"),
+    ("server:down", "is not a paas command"),
+    # option-looking first words
+    ("--help", "is not a paas command"),
+    ("-h", "is not a paas command"),
+    ("--version", "is not a paas command"),
+    ("-c 'touch {canary}'", "is not a paas command"),
+    ("--install-completion", "is not a paas command"),
+    ("--show-completion", "is not a paas command"),
+    # size and bytes
+    ("apps:list " + "A" * 100_000, "longer than 64 KiB"),
+    ("touch {canary} #" + "B" * 100_000, "longer than 64 KiB"),
+    ("apps:list\x00; touch {canary}", "NUL byte"),
+    ("\x00", "NUL byte"),
+]
+
+
+def _ids(entry) -> str:
+    text = entry[0] if isinstance(entry, tuple) else entry
+    text = text if len(text) < 60 else f"{text[:40]}...({len(text)} chars)"
+    return text.replace("\n", "\\n").replace("\r", "\\r").replace("\x00", "\\0")
+
+
+@pytest.fixture
+def traps(tmp_path) -> dict[str, Path]:
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep").write_text("still here\n")
+    return {"canary": tmp_path / "canary", "victim": victim}
+
+
+def _assert_nothing_happened(traps, apps_before, attempts) -> None:
+    assert not traps["canary"].exists(), "a hostile command created the canary"
+    assert (traps["victim"] / "keep").exists(), "a hostile command deleted the victim"
+    repos = paths.root() / "repos"
+    assert not repos.exists() or list(repos.iterdir()) == [], f"a repo appeared: {list(repos.iterdir())}"
+    assert [a.name for a in apps.list_all()] == apps_before
+    assert attempts == []
+
+
+@pytest.mark.parametrize("command,fragment", HOSTILE, ids=[_ids(e) for e in HOSTILE])
+def test_hostile_command_is_refused_and_nothing_runs(command, fragment, keyring, door, traps, no_processes):
+    # As the admin: refusals must come from the door itself, not from the access rules.
+    command = command.replace("{canary}", str(traps["canary"])).replace("{victim}", str(traps["victim"]))
+    apps_before = [a.name for a in apps.list_all()]
+    events_before = len(events.recent(limit=10_000))
+
+    code, out, err = door("root", command)
+
+    assert code != 0
+    assert err.strip(), "the refusal must say why on stderr"
+    assert err.startswith(" !     "), err
+    assert "Traceback" not in err and "internal error" not in err
+    if fragment:
+        assert fragment in err
+    audit = events.recent(limit=10_000)
+    assert len(audit) == events_before + 1, "exactly one audit entry per refused command"
+    assert audit[-1]["actor"] == "root"
+    assert audit[-1]["outcome"] != "ok"
+    if fragment:
+        assert audit[-1]["outcome"].startswith("refused: ")
+    _assert_nothing_happened(traps, apps_before, no_processes)
+
+
+@pytest.mark.parametrize("command", [
+    "git-receive-pack '../../etc'",
+    "apps:list; touch {canary}",
+    "$(touch {canary})",
+    "bash -c 'touch {canary}'",
+    "ssh-keys:list; touch {canary}",
+    "config:set --global K=V && touch {canary}",
+    "apps:report other | touch {canary}",
+], ids=_ids)
+def test_hostile_commands_are_refused_for_a_stranger_too(command, keyring, door, traps, no_processes):
+    command = command.replace("{canary}", str(traps["canary"]))
+    apps_before = [a.name for a in apps.list_all()]
+    code, out, err = door("mallory", command)
+    assert code != 0
+    assert err.startswith(" !     ")
+    assert last_event()["actor"] == "mallory" and last_event()["outcome"] != "ok"
+    _assert_nothing_happened(traps, apps_before, no_processes)
+
+
+def test_the_canary_would_be_created_by_a_shell(traps):
+    """The corpus means something only if its commands really act when a shell runs them."""
+    subprocess.run(["sh", "-c", f"apps:list; touch {traps['canary']}"], capture_output=True)
+    assert traps["canary"].exists()
+
+
+# Empty command, unknown keys -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["", "   ", None])
+def test_empty_command_prints_help(command, keyring, door, no_processes):
+    code, out, err = door("alice", command)
+    assert code == 0
+    assert "Usage: paas COMMAND" in out
+    assert "Namespaces:" in out
+    assert err == ""
+    assert no_processes == []
+
+
+def test_unknown_key_name_is_refused(keyring, door, traps, no_processes):
+    code, out, err = door("nobody", "apps:list")
+    assert code == ssh_entry.EXIT_REFUSED
+    assert "no longer authorised" in err
+    assert out == ""
+    assert last_event()["actor"] == "nobody"
+    assert last_event()["outcome"].startswith("refused")
+
+
+def test_removed_key_is_refused(keyring, door, public_keys):
+    keys.add("gone", public_keys["gone"], role="admin")
+    assert door("gone", "apps:list")[0] == 0
+    keys.remove("gone")
+    code, out, err = door("gone", "apps:list --format json")
+    assert code == ssh_entry.EXIT_REFUSED
+    assert "no longer authorised" in err
+    assert out == ""
+
+
+@pytest.mark.parametrize("argv", [[], [""], ["../root"], ["root;id"], ["a b"]])
+def test_missing_or_malformed_key_name_is_refused(argv, keyring, monkeypatch, capsys, no_processes):
+    monkeypatch.setenv("SSH_ORIGINAL_COMMAND", "apps:list")
+    code = ssh_entry.main(argv)
+    captured = capsys.readouterr()
+    assert code == ssh_entry.EXIT_REFUSED
+    assert "not set up correctly" in captured.err
+    assert captured.out == ""
+
+
+# The access matrix -----------------------------------------------------------------------
+
+ALLOWED_ALL = {"admin", "owner", "collaborator"}
+MATRIX = [
+    ("apps:report web", ALLOWED_ALL),
+    ("config:show web", ALLOWED_ALL),
+    ("config:get web GREETING", ALLOWED_ALL),
+    ("releases web", ALLOWED_ALL),
+    ("acl:list web", ALLOWED_ALL),
+    ("config:set web FLAVOUR=mint", ALLOWED_ALL),
+    ("config:unset web GREETING", ALLOWED_ALL),
+    ("acl:add web mallory", {"admin", "owner"}),
+    ("ssh-keys:list", {"admin"}),
+    ("ssh-keys:remove carol", {"admin"}),
+    ("config:set --global FLAVOUR=mint", {"admin"}),
+    ("config:show --global", {"admin"}),
+    ("apps:set --global autocreate false", {"admin"}),
+    ("apps:report other", {"admin"}),
+    ("config:set other FLAVOUR=mint", {"admin"}),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("command,allowed", MATRIX, ids=[m[0] for m in MATRIX])
+def test_access_matrix(command, allowed, role, keyring, door):
+    config.set_vars("web", {"GREETING": "hi"})
+    key = KEY_OF[role]
+    code, out, err = door(key, command)
+    entry = last_event()
+    assert entry["actor"] == key
+    if role in allowed:
+        assert code == 0, err
+        assert entry["outcome"] == "ok"
+    else:
+        assert code == 13, (code, out, err)
+        assert out == ""
+        assert "no access to app" in err or "for admins only" in err or "owner and admins" in err
+        assert entry["outcome"].startswith("refused: ")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_writes_take_effect_only_when_allowed(role, keyring, door):
+    door(KEY_OF[role], "config:set web FLAVOUR=mint")
+    door(KEY_OF[role], "config:set --global FLAVOUR=lime")
+    expected_app = "mint" if role in ALLOWED_ALL else None
+    expected_global = "lime" if role == "admin" else None
+    assert config.vars_of("web").get("FLAVOUR") == expected_app
+    assert config.vars_of(None).get("FLAVOUR") == expected_global
+
+
+def test_stranger_cannot_tell_a_hidden_app_from_a_missing_one(keyring, door):
+    hidden = door("mallory", "apps:report web")
+    missing = door("mallory", "apps:report nosuchapp")
+    assert hidden[0] == missing[0] == 13
+    assert hidden[2].replace("'web'", "'X'") == missing[2].replace("'nosuchapp'", "'X'")
+
+
+@pytest.mark.parametrize("role,expected", [
+    ("admin", ["other", "web"]), ("owner", ["web"]), ("collaborator", ["web"]), ("stranger", []),
+])
+def test_apps_list_shows_only_reachable_apps(role, expected, keyring, door):
+    code, out, err = door(KEY_OF[role], "apps:list --format json")
+    assert code == 0, err
+    assert sorted(a["name"] for a in json.loads(out)) == expected
+
+
+def test_apps_list_text_for_a_stranger_names_no_app(keyring, door):
+    code, out, err = door("mallory", "apps:list")
+    assert code == 0
+    assert "web" not in out and "other" not in out
+
+
+def test_stranger_sees_no_events_of_other_apps(keyring, door):
+    door("alice", "config:set web FLAVOUR=mint")
+    door("root", "config:set other FLAVOUR=lime")
+    code, out, err = door("mallory", "events --format json")
+    assert code == 0, err
+    assert [e for e in json.loads(out) if e["app"] in ("web", "other")] == []
+    code, out, err = door("alice", "events --format json")
+    shown = {e["app"] for e in json.loads(out)}
+    assert "web" in shown and "other" not in shown
+
+
+# git over the door (git-receive-pack itself is stubbed: no sshd, no pack protocol) ------
+
+
+@pytest.fixture
+def git_calls(monkeypatch) -> list[list[str]]:
+    calls: list[list[str]] = []
+
+    def fake_call(argv, *args, **kwargs):
+        calls.append(list(argv))
+        return 0
+
+    monkeypatch.setattr(ssh_entry.subprocess, "call", fake_call)
+    return calls
+
+
+@pytest.mark.parametrize("verb", ["git-receive-pack", "git-upload-pack"])
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("path", ["'web'", "'web.git'", "'/web.git'", "'~/web.git'", "web"])
+def test_git_access_matrix(verb, role, path, keyring, door, git_calls):
+    code, out, err = door(KEY_OF[role], f"{verb} {path}")
+    if role == "stranger":
+        assert code == 13
+        assert "no access to app 'web'" in err
+        assert git_calls == []
+        assert last_event()["outcome"].startswith("refused: ")
+    else:
+        assert code == 0, err
+        assert git_calls == [[verb, str(paths.repo("web"))]]
+        assert last_event()["outcome"] == "ok"
+        assert (paths.repo("web") / "hooks" / "pre-receive").exists()
+
+
+def test_upload_pack_of_a_missing_app_looks_like_no_access(keyring, door, git_calls):
+    code, out, err = door("mallory", "git-upload-pack 'nosuchapp'")
+    assert code == 13 or code != 0
+    assert "no access to app 'nosuchapp'" in err
+    assert git_calls == []
+    assert apps.find("nosuchapp") is None
+
+
+def test_first_push_creates_the_app_owned_by_the_pusher(keyring, door, git_calls):
+    code, out, err = door("mallory", "git-receive-pack 'fresh.git'")
+    assert code == 0, err
+    assert apps.get("fresh").owner == "mallory"
+    assert git_calls == [["git-receive-pack", str(paths.repo("fresh"))]]
+    # ...and that app is mallory's alone.
+    assert door("alice", "apps:report fresh")[0] == 13
+
+
+def test_no_autocreate_refuses_push_to_a_new_app(keyring, door, git_calls):
+    assert door("root", "apps:set --global autocreate false")[0] == 0
+    code, out, err = door("mallory", "git-receive-pack 'fresh'")
+    assert code != 0
+    assert "autocreate is off" in err
+    assert apps.find("fresh") is None
+    assert git_calls == []
+    assert not paths.repo("fresh").exists()
+
+
+# The audit trail -------------------------------------------------------------------------
+
+
+def test_audit_entries_redact_config_values(keyring, door):
+    assert door("alice", "config:set web SECRET=hunter2 TOKEN='s3cr3t value'")[0] == 0
+    entry = last_event()
+    assert entry["command"] == "config:set web SECRET=*** TOKEN=***"
+    assert entry["actor"] == "alice" and entry["app"] == "web" and entry["outcome"] == "ok"
+    assert "hunter2" not in all_events_text() and "s3cr3t" not in all_events_text()
+
+
+@pytest.mark.parametrize("key,command", [
+    ("mallory", "config:set web SECRET=hunter2"),            # refused by the access rules
+    ("carol", "config:set --global SECRET=hunter2"),         # admin-only
+    ("root", "config:set web SECRET=hunter2 'unbalanced"),   # refused by the parser
+    ("root", "config:set web SECRET=hunter2 " + "x" * 70_000),  # refused as too long
+], ids=["stranger", "global", "unparsable", "too-long"])
+def test_refused_commands_do_not_leak_config_values_into_the_audit(key, command, keyring, door):
+    code, out, err = door(key, command)
+    assert code != 0
+    assert last_event()["outcome"].startswith("refused")
+    assert "hunter2" not in all_events_text()
