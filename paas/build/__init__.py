@@ -1,0 +1,1 @@
+"""Building images: the stack, buildpack detection, Dockerfile rendering, the Docker build."""

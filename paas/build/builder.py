@@ -1,0 +1,128 @@
+"""Build an app's source at a git sha into an image and a release record."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+from paas import appjson, config, console, gitrepo, identity, names, procfile, releases, settings
+from paas.build import buildpacks, dockerfile, stack
+from paas.errors import BuildFailed, InvalidInput, PaasError
+from paas.models import Release
+
+GENERATED_DOCKERFILE = "Dockerfile.paas"
+
+
+def _read(source: Path, name: str) -> str | None:
+    path = source / name
+    if path.is_symlink() or not path.is_file():
+        return None
+    if path.stat().st_size > 1024 * 1024:
+        raise InvalidInput(f"{name} is larger than 1 MiB")
+    try:
+        return path.read_text()
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{name} is not UTF-8 text") from None
+
+
+def pick_buildpack(app: str, source: Path) -> buildpacks.Buildpack:
+    override = settings.get("buildpacks", app, "name")
+    if override:
+        return buildpacks.by_name(override)
+    return buildpacks.detect(source)
+
+
+def build_release(app: str, sha: str, description: str | None = None) -> Release:
+    """Export, detect, render, docker build; returns a `pending` release (or raises, marked failed)."""
+    release = releases.create(
+        app,
+        description=description or f"Deploy {sha[:7]}",
+        git_sha=sha,
+        config=config.effective(app),
+        author=identity.current().name,
+    )
+    started = time.monotonic()
+    source = None
+    try:
+        console.step(f"Building {app} {release.tag} from {sha[:7]}")
+        source = gitrepo.export(app, sha)
+        processes_text = _read(source, "Procfile")
+        processes = procfile.parse(processes_text) if processes_text is not None else {}
+        manifest = appjson.parse(_read(source, "app.json"))
+        pack = pick_buildpack(app, source)
+        console.step(f"{pack.name} buildpack detected")
+        base = stack.require()
+        if pack.name == "dockerfile":
+            dockerfile_name = "Dockerfile"
+            port = dockerfile.dockerfile_metadata((source / "Dockerfile").read_text()).get("port")
+        else:
+            dockerfile.check_runtime(pack, source)
+            text = dockerfile.render(pack, source, base)
+            dockerfile_name = str(source.parent / f"{source.name}.{GENERATED_DOCKERFILE}")
+            Path(dockerfile_name).write_text(text)
+            port = pack.port
+        if not processes:
+            processes = dict(pack.processes) or {"web": ""}
+        tag = names.image_tag(app, release.version)
+        limits = _build_limits(app)
+        image_id = _docker_build(source, dockerfile_name, tag, app, release.version, limits)
+        if pack.name == "dockerfile":
+            port = port or _exposed_port(tag)
+        release = releases.update(
+            app, release.version, status="pending", image=tag, image_id=image_id, buildpack=pack.name,
+            processes=processes, app_json={**manifest.raw, "_port": port or 5000},
+        )
+        console.step(f"Built {tag} in {time.monotonic() - started:.1f}s")
+        return release
+    except PaasError:
+        releases.update(app, release.version, status="failed")
+        raise
+    except BaseException:
+        releases.update(app, release.version, status="failed")
+        raise
+    finally:
+        if source is not None:
+            shutil.rmtree(source, ignore_errors=True)
+            Path(f"{source}.{GENERATED_DOCKERFILE}").unlink(missing_ok=True)
+
+
+def _build_limits(app: str) -> dict:
+    memory = settings.get("builder", app, "memory")
+    cpus = float(settings.get("builder", app, "cpus"))
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    number = int(memory[:-1]) * units[memory[-1]] if memory[-1] in units else int(memory)
+    # The SDK's classic build takes a CPU set, not a quota: pin to the first N cores.
+    import os
+
+    cores = max(1, min(int(cpus + 0.999), os.cpu_count() or 1))
+    return {"memory": number, "memswap": -1, "cpusetcpus": f"0-{cores - 1}"}
+
+
+def _docker_build(source: Path, dockerfile_name: str, tag: str, app: str, version: int, limits: dict) -> str:
+    from paas.runtime import docker_api
+
+    def show(line: str) -> None:
+        if line.startswith("Step "):
+            console.detail(line)
+        elif line.startswith((" ---> ", "Removing intermediate container")):
+            return  # layer ids and housekeeping: noise for people
+        else:
+            console.detail("  " + line)
+
+    return docker_api.build(
+        source, dockerfile_name, tag,
+        labels={names.LABEL_APP: app, names.LABEL_RELEASE: str(version)},
+        limits=limits, on_line=show,
+    )
+
+
+def _exposed_port(tag: str) -> int | None:
+    from paas.runtime import docker_api
+
+    exposed = docker_api.image_config(tag).get("ExposedPorts") or {}
+    for key in exposed:
+        number = key.split("/")[0]
+        if number.isdigit():
+            return int(number)
+    return None
