@@ -107,9 +107,14 @@ def _prepare_dirs() -> None:
         (prefix() / sub).mkdir(exist_ok=True, mode=0o700)
 
 
+def _base_args(main_conf: Path) -> list[str]:
+    # -e: the error log before the config is read (the default path may not be writable).
+    return ["-p", str(prefix()), "-e", str(prefix() / "logs" / "error.log"), "-c", str(main_conf)]
+
+
 def check_config(main_conf: Path) -> None:
     result = subprocess.run(
-        [NGINX, "-t", "-q", "-p", str(prefix()), "-c", str(main_conf)], capture_output=True, text=True
+        [NGINX, "-t", "-q", *_base_args(main_conf)], capture_output=True, text=True
     )
     if result.returncode != 0:
         raise DeployFailed(
@@ -188,7 +193,7 @@ def start() -> int:
         return pid
     main = write_main()
     check_config(main)
-    result = subprocess.run([NGINX, "-p", str(prefix()), "-c", str(main)], capture_output=True, text=True)
+    result = subprocess.run([NGINX, *_base_args(main)], capture_output=True, text=True)
     if result.returncode != 0:
         raise ServiceUnavailable(f"nginx did not start: {result.stderr.strip()}")
     for _ in range(50):

@@ -43,11 +43,19 @@ def clear(app_name: AppArg) -> None:
 
 
 @app.command("cleanup")
-def cleanup(fmt: Format = "text") -> None:
+def cleanup(
+    fmt: Format = "text",
+    retire: Annotated[bool, typer.Option("--retire", help="Also retire containers that no longer serve")] = False,
+) -> None:
     """Remove images older than the last PAAS_KEEP_RELEASES (5) good releases, and dangling layers."""
     from paas import cleanup as pruning
 
     check_format(fmt)
+    if retire:
+        from paas import deploy
+
+        for item in apps.list_all():
+            deploy.retire(item.name)
     result = pruning.prune_all()
     if fmt == "json":
         console.emit_json(result)

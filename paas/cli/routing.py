@@ -94,3 +94,11 @@ def proxy_start() -> None:
     """Start the paas-managed nginx if it is not running."""
     pid = router.start()
     console.step(f"nginx is running (pid {pid})")
+
+
+@app.command("proxy:render")
+def proxy_render() -> None:
+    """Write the main nginx config from templates/nginx (apps keep their vhosts)."""
+    path = router.write_main()
+    router.check_config(path)
+    console.step(f"Wrote {path}")

@@ -53,3 +53,19 @@ def down() -> None:
 
     stopped = server.down()
     console.step("Stopped " + (", ".join(stopped) if stopped else "nothing (server:up started nothing that runs)"))
+
+
+@app.command("server:install")
+def install(
+    user: Annotated[str, typer.Option("--user", help="The system account that owns paas")] = "paas",
+    root: Annotated[str, typer.Option("--root", help="PAAS_ROOT")] = "/var/lib/paas",
+    domain: Annotated[str, typer.Option("--domain", help="Apps answer at APP.DOMAIN")] = "localhost",
+    http_port: Annotated[int, typer.Option("--http-port")] = 80,
+) -> None:
+    """Install paas as this host's service: user, state, sshd keys, nginx on :80, systemd units."""
+    from pathlib import Path
+
+    from paas import install as installer, names
+
+    names.key_name(user)
+    installer.install(user, Path(os.path.abspath(root)), domain, http_port)
