@@ -151,9 +151,20 @@ def activate(app: str, release: Release) -> None:
         scheduler.stop_all([c for c in old if c.process in stop_first], int(settings.get("ps", app, "stop-timeout")))
     new = _start_and_check(app, release, specs, port, manifest)
     web = [c for c in new if c.process == "web"]
-    _route(app, web, has_web="web" in release.processes and wanted.get("web", 1) > 0)
-    serving.replace(app, {c.id for c in new})
-    releases.mark_live(app, release.version)
+    route_switched = False
+    try:
+        _route(app, web, has_web="web" in release.processes and wanted.get("web", 1) > 0)
+        route_switched = True
+        serving.replace(app, {c.id for c in new})
+        releases.mark_live(app, release.version)
+    except BaseException:
+        # Before "live", nothing may change: drop the new containers, put the old route back.
+        releases.update(app, release.version, status="failed")
+        if route_switched:
+            serving.replace(app, {c.id for c in old})
+            _route(app, [c for c in old if c.process == "web"], has_web=bool(old))
+        scheduler.stop_all(new, 0)
+        raise
     console.step(f"{app} {release.tag} is live ({time.monotonic() - started_at:.1f}s)")
     from paas import lifecycle
 

@@ -86,16 +86,44 @@ def export(app: str, sha: str) -> Path:
                         f"the source tree is larger than {MAX_TREE_BYTES // 2**20} MiB; "
                         "keep build artefacts and data out of the repo"
                     )
-            try:
-                tar.extractall(dest, filter="data")
-            except tarfile.FilterError as exc:
-                raise InvalidInput(f"refused to build: {exc} (links may not point outside the repo)") from None
+            members = safe_members(tar.getmembers(), dest)
+            if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4 adds its own checks
+                tar.extractall(dest, members=members, filter="data")
+            else:
+                tar.extractall(dest, members=members)
     except BaseException:
         shutil.rmtree(dest, ignore_errors=True)
         raise
     finally:
         archive.unlink(missing_ok=True)
     return dest
+
+
+def safe_members(members: list[tarfile.TarInfo], dest: Path) -> list[tarfile.TarInfo]:
+    """Refuse anything that could land outside `dest`: absolute or `..` paths, links leaving
+    the tree, device files. (Python 3.11.2, Debian's, has no tarfile filters.)"""
+    root = dest.resolve()
+
+    def inside(path: Path) -> bool:
+        resolved = Path(os.path.normpath(path))
+        return resolved == root or root in resolved.parents
+
+    for member in members:
+        target = root / member.name
+        if member.name.startswith("/") or not inside(target):
+            raise InvalidInput(f"refused to build: {member.name!r} points outside the repo")
+        if member.issym():
+            link = Path(member.linkname)
+            if link.is_absolute() or not inside(target.parent / link):
+                raise InvalidInput(
+                    f"refused to build: the symlink {member.name!r} points outside the repo ({member.linkname})"
+                )
+        elif member.islnk():
+            if not inside(root / member.linkname):
+                raise InvalidInput(f"refused to build: the link {member.name!r} points outside the repo")
+        elif not (member.isfile() or member.isdir()):
+            raise InvalidInput(f"refused to build: {member.name!r} is a device or special file")
+    return members
 
 
 def remove(app: str) -> None:

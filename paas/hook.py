@@ -61,6 +61,17 @@ def pre_receive() -> int:
         console.error(exc.message, exc.hint)
         console.error("push rejected; the previous release keeps serving")
         return 1
+    except Exception as exc:  # a bug: say so plainly, keep the traceback out of the pusher's face
+        import traceback
+
+        from paas import paths
+
+        log = paths.sub("logs") / "hook-errors.log"
+        with log.open("a") as handle:
+            traceback.print_exc(file=handle)
+        console.error(f"internal error: {exc.__class__.__name__}: {exc}", hint=f"details in {log} on the server")
+        console.error("push rejected; the previous release keeps serving")
+        return 1
 
 
 def main() -> None:

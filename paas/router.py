@@ -20,7 +20,8 @@ from paas import lifecycle, locks, names, paths, settings
 from paas.errors import DeployFailed, InvalidInput, ServiceUnavailable
 from paas.models import Route
 
-NGINX = os.environ.get("PAAS_NGINX", "nginx")
+# sbin is often missing from PATH in SSH sessions of unprivileged users.
+NGINX = os.environ.get("PAAS_NGINX") or shutil.which("nginx") or "/usr/sbin/nginx"
 DEFAULT_HTTP_PORT = 80
 
 
