@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-from paas import appjson, apps, config, console, formation, gitrepo, identity, locks, releases, router, serving, settings
+from paas import appjson, apps, config, console, failpoints, formation, gitrepo, identity, locks, releases, router, serving, settings
 from paas.errors import DeployFailed, InvalidInput, NotFound
 from paas.models import Release, RunningContainer
 from paas.runtime import plan, scheduler
@@ -138,6 +138,7 @@ def activate(app: str, release: Release) -> None:
     formation.seed(app, manifest.formation)
     reap(app)
     try:
+        failpoints.reached("release-phase")
         run_release_phase(app, release, manifest)
     except BaseException:
         releases.update(app, release.version, status="failed")
@@ -153,6 +154,7 @@ def activate(app: str, release: Release) -> None:
     web = [c for c in new if c.process == "web"]
     route_switched = False
     try:
+        failpoints.reached("route-switch")
         _route(app, web, has_web="web" in release.processes and wanted.get("web", 1) > 0)
         route_switched = True
         serving.replace(app, {c.id for c in new})
@@ -183,8 +185,10 @@ def _start_and_check(app, release, specs, port, manifest) -> list[RunningContain
             counts[s.process] = counts.get(s.process, 0) + 1
         console.step("Starting " + ", ".join(f"{n} {p}" for p, n in sorted(counts.items())))
     policy = settings.get("ps", app, "restart-policy")
+    failpoints.reached("start")
     results = scheduler.start_all(specs, scheduler.new_generation(), policy)
     started = [c for _, c, _ in results if c is not None]
+    failpoints.reached("health-check")
     errors = [f"{s.process}.{s.index}: {err}" for s, c, err in results if err]
     if not errors and started:
         settle = float(settings.get("checks", app, "wait"))
@@ -305,6 +309,7 @@ def schedule_retire(app: str) -> None:
 
 
 def retire(app: str) -> list[RunningContainer]:
+    failpoints.reached("retire")
     with locks.app_lock(app):
         current = serving.ids(app)
         stale = [c for c in containers(app) if c.id not in current]

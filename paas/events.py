@@ -10,7 +10,7 @@ REDACT_VALUES_OF = {"config:set"}
 
 
 def redact(args: list[str]) -> str:
-    if args and args[0] in REDACT_VALUES_OF:
+    if any(word in REDACT_VALUES_OF for word in args[:1]) or (args and args[0].startswith("config:set")):
         shown = [args[0]]
         for word in args[1:]:
             key, sep, _ = word.partition("=")

@@ -14,6 +14,7 @@ from paas import paths
 from paas.errors import InvalidInput, NotFound
 
 MAX_TREE_BYTES = 512 * 1024 * 1024
+MAX_FILE_BYTES = 256 * 1024 * 1024
 
 
 def _git():
@@ -72,20 +73,13 @@ def branch_head(app: str, branch: str) -> str | None:
 
 def export(app: str, sha: str) -> Path:
     """Extract the tree at `sha` into a fresh build folder (no .git, no links leaving it)."""
+    check_tree_size(app, sha)
     dest = Path(tempfile.mkdtemp(prefix=f"{app}-", dir=paths.builds()))
     archive = dest.with_suffix(".tar")
     try:
         with archive.open("wb") as out:
             _git().Repo(paths.repo(app)).archive(out, treeish=sha, format="tar")
         with tarfile.open(archive) as tar:
-            total = 0
-            for member in tar.getmembers():
-                total += member.size
-                if total > MAX_TREE_BYTES:
-                    raise InvalidInput(
-                        f"the source tree is larger than {MAX_TREE_BYTES // 2**20} MiB; "
-                        "keep build artefacts and data out of the repo"
-                    )
             members = safe_members(tar.getmembers(), dest)
             if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4 adds its own checks
                 tar.extractall(dest, members=members, filter="data")
@@ -97,6 +91,24 @@ def export(app: str, sha: str) -> Path:
     finally:
         archive.unlink(missing_ok=True)
     return dest
+
+
+def check_tree_size(app: str, sha: str) -> None:
+    """Refuse huge trees before writing a byte of them (sizes come from git's index)."""
+    listing = _git().Repo(paths.repo(app)).git.ls_tree("-r", "-l", "-z", sha)
+    total = 0
+    for entry in filter(None, listing.split("\0")):
+        meta, _, name = entry.partition("\t")
+        size = meta.split()[-1]
+        if size.isdigit():
+            total += int(size)
+            if int(size) > MAX_FILE_BYTES:
+                raise InvalidInput(
+                    f"{name} is {int(size) // 2**20} MiB; files over {MAX_FILE_BYTES // 2**20} MiB are refused",
+                    hint="keep build artefacts and data out of the repo (or use git LFS elsewhere)",
+                )
+    if total > MAX_TREE_BYTES:
+        raise InvalidInput(f"the source tree is {total // 2**20} MiB; at most {MAX_TREE_BYTES // 2**20} MiB")
 
 
 def safe_members(members: list[tarfile.TarInfo], dest: Path) -> list[tarfile.TarInfo]:

@@ -18,12 +18,24 @@ GIT_COMMANDS = {"git-receive-pack", "git-upload-pack"}
 EXIT_REFUSED = 13
 
 
-def _refuse(actor: str, original: str, reason: str, code: int = EXIT_REFUSED) -> int:
+def _refuse(actor: str, original: str, reason: str, code: int = EXIT_REFUSED, app: str | None = None) -> int:
     from paas import console, events
 
     console.error(reason)
-    events.record(actor, None, [original[:200]], f"refused: {reason}")
+    events.record(actor, app, _audit_words(original), f"refused: {reason}"[:300])
     return code
+
+
+def _audit_words(original: str) -> list[str]:
+    """What the audit keeps of a command: redacted words, or only its verb if unparsable."""
+    try:
+        words = shlex.split(original) if len(original) <= MAX_COMMAND else []
+    except ValueError:
+        words = []
+    if words:
+        return words
+    verb = original.split(None, 1)[0][:60] if original.strip() else ""
+    return [verb, "(unparsed)"] if verb else ["(empty)"]
 
 
 def repo_app(path_word: str) -> str:
@@ -109,20 +121,20 @@ def git_command(key: str, original: str, words: list[str]) -> int:
 def paas_command(key: str, original: str, words: list[str]) -> int:
     from paas import access, events, identity
     from paas.cli import app as cli_app
-    from paas.cli.introspect import command as find_command, takes_app
+    from paas.cli.introspect import command as find_command, requires_app, takes_app
     from paas.errors import PaasError
 
     name = words[0]
     if name.startswith("-") or find_command(name) is None or name in ("server:up", "server:down"):
         return _refuse(key, original, f"command refused: {name[:60]!r} is not a paas command (try: help)")
     app = words[1] if takes_app(name) and len(words) > 1 and re.fullmatch(r"[a-z][a-z0-9-]*", words[1]) else None
-    if takes_app(name) and app is None and not ("--global" in words):
+    if requires_app(name) and app is None and not ("--global" in words):
         if not (len(words) > 1 and words[1] in ("--help", "-h")):
             return _refuse(key, original, f"{name}: give the app's name (or -a APP from the laptop client)")
     try:
         access.check(identity.current(), name, app, words)
     except PaasError as exc:
-        return _refuse(key, original, exc.message, exc.exit_code)
+        return _refuse(key, original, exc.message, exc.exit_code, app=app)
     code = 0
     try:
         result = cli_app(args=words, prog_name="paas", standalone_mode=False)

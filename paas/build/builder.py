@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import shutil
 import time
 from pathlib import Path
 
-from paas import appjson, config, console, gitrepo, identity, names, procfile, releases, settings
+from paas import appjson, config, console, failpoints, gitrepo, identity, names, procfile, releases, settings
 from paas.build import buildpacks, dockerfile, stack
 from paas.errors import BuildFailed, InvalidInput, PaasError
 from paas.models import Release
@@ -66,6 +67,7 @@ def build_release(app: str, sha: str, description: str | None = None) -> Release
             processes = dict(pack.processes) or {"web": ""}
         tag = names.image_tag(app, release.version)
         limits = _build_limits(app)
+        failpoints.reached("build")
         image_id = _docker_build(source, dockerfile_name, tag, app, release.version, limits)
         if pack.name == "dockerfile":
             port = port or _exposed_port(tag)
@@ -78,6 +80,12 @@ def build_release(app: str, sha: str, description: str | None = None) -> Release
     except PaasError:
         releases.update(app, release.version, status="failed")
         raise
+    except OSError as exc:
+        releases.update(app, release.version, status="failed")
+        if exc.errno == errno.ENOSPC:
+            raise BuildFailed(f"no space left on the device holding {exc.filename or 'the build folder'}",
+                              hint="free some space (paas cleanup removes old images), then push again") from None
+        raise BuildFailed(f"the build could not read or write files: {exc}") from None
     except BaseException:
         releases.update(app, release.version, status="failed")
         raise

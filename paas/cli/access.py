@@ -96,7 +96,9 @@ def events_command(
     visible = None if actor.role == "admin" else {a.name for a in lifecycle.visible_apps()}
 
     def shown(items):
-        return [e for e in items if visible is None or e["app"] in visible]
+        # Non-admins see their apps' events and their own commands, nothing else.
+        return [e for e in items if visible is None or e["app"] in visible
+                or (e["app"] is None and e["actor"] == actor.name)]
 
     items = shown(events.recent(app_name, limit))
     if fmt == "json":

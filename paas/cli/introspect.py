@@ -26,3 +26,12 @@ def takes_app(name: str) -> bool:
         return False
     arguments = [p for p in cmd.params if p.param_type_name == "argument"]
     return bool(arguments) and arguments[0].name in APP_PARAMS
+
+
+def requires_app(name: str) -> bool:
+    """True when the command cannot run without an APP (`events [APP]` can)."""
+    cmd = command(name)
+    if not takes_app(name):
+        return False
+    first = [p for p in cmd.params if p.param_type_name == "argument"][0]
+    return bool(first.required)

@@ -186,7 +186,8 @@ def list_containers(app: str | None = None, role: str | None = None) -> list[Run
     filters = [f"{names.LABEL_APP}={app}" if app else names.LABEL_APP]
     if role:
         filters.append(f"{names.LABEL_ROLE}={role}")
-    found = client().containers.list(all=True, filters={"label": filters})
+    # Containers vanish between list and inspect (a retire running meanwhile): skip them.
+    found = client().containers.list(all=True, filters={"label": filters}, ignore_removed=True)
     return sorted((_to_running(c) for c in found), key=lambda c: (c.app, c.process, c.index, c.release))
 
 

@@ -1,0 +1,143 @@
+"""Fault injection: kill -9 at every deploy step, hostile repos, a full disk, parallel deploys.
+
+Each case proves the old release keeps serving, no state is lost, and the next command
+recovers on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import PAAS, wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("python")]
+
+
+def _serving(server, app):
+    report = json.loads(server.paas("ps:report", app, "--format", "json", check=True).stdout)
+    return sorted((r["process"], r["release"]) for r in report if r["serving"])
+
+
+def _containers(app):
+    out = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=paas.app={app}"], capture_output=True, text=True)
+    return out.stdout.split()
+
+
+@pytest.mark.parametrize("step", ["build", "release-phase", "start", "health-check", "route-switch"])
+def test_kill_9_at_each_deploy_step_then_recover(server, make_app, step):
+    source = make_app("python")
+    source.push()
+    env = {**server.env, "PAAS_FAILPOINTS": step}
+    process = subprocess.Popen([*PAAS, "deploy", source.app], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if f"failpoint {step} reached" in line:
+            break
+    assert any(f"failpoint {step} reached" in line for line in lines), "".join(lines)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert server.get(source.app)[1].startswith("Hello from paas! release=v1")
+    assert _serving(server, source.app) == [("web.1", "v1")]
+
+    server.paas("deploy", source.app, check=True)
+    history = {r["version"]: r["status"] for r in json.loads(server.paas("releases", source.app, "--format", "json").stdout)}
+    assert history == {"v1": "retired", "v2": "failed", "v3": "live"}
+    assert server.get(source.app)[1].startswith("Hello from paas! release=v3")
+    assert wait_for(lambda: len(_containers(source.app)) == 1, timeout=40)
+
+
+def test_kill_9_of_the_background_retire_is_reaped_by_ps_retire(server, make_app):
+    source = make_app("python")
+    source.push()
+    env = {**server.env, "PAAS_FAILPOINTS": "retire"}
+    subprocess.run([*PAAS, "ps:restart", source.app], env=env, check=True, capture_output=True)
+    # The retire process waits at its failpoint: kill it.
+    found = wait_for(lambda: subprocess.run(["pgrep", "-f", f"paas.retire {source.app}"], capture_output=True,
+                                            text=True).stdout.split(), timeout=10)
+    for pid in found:
+        os.kill(int(pid), signal.SIGKILL)
+    assert len(_containers(source.app)) == 2
+    retired = server.paas("ps:retire", source.app, check=True)
+    assert "Retired 1 container(s)" in retired.stdout
+    assert len(_containers(source.app)) == 1 and server.get(source.app)[0] == 200
+
+
+def test_hostile_repos_are_refused_with_clear_messages(server, make_app, tmp_path):
+    source = make_app("python")
+    source.push()
+    cases = []
+    os.symlink("/etc/passwd", source.path / "leak")
+    cases.append(("symlink", "the symlink 'leak' points outside the repo"))
+    source.commit("symlink out")
+    result = source.push(check=False)
+    assert result.returncode != 0 and cases[-1][1] in result.stderr
+    (source.path / "leak").unlink()
+
+    source.write("Procfile", "web: gunicorn app:app\n" * 10_000)
+    source.commit("huge procfile")
+    result = source.push(check=False)
+    assert result.returncode != 0 and "Procfile has 10000 lines; at most 1000" in result.stderr
+    source.git("checkout", "HEAD~2", "--", "Procfile")
+
+    source.write("app.json", "{not json")
+    source.commit("bad app.json")
+    result = source.push(check=False)
+    assert result.returncode != 0 and "app.json is not valid JSON" in result.stderr
+    (source.path / "app.json").unlink()
+
+    with open(source.path / "big.bin", "wb") as handle:
+        handle.truncate(300 * 2**20)
+    source.commit("a 300 MiB file")
+    result = source.push(check=False)
+    assert result.returncode != 0 and "big.bin is 300 MiB" in result.stderr
+
+    assert server.get(source.app)[1].startswith("Hello from paas! release=v1")
+    statuses = [r["status"] for r in json.loads(server.paas("releases", source.app, "--format", "json").stdout)]
+    assert statuses == ["failed", "failed", "failed", "failed", "live"]
+
+
+def test_a_full_build_disk_fails_cleanly(server, make_app):
+    source = make_app("python")
+    source.push()
+    builds = server.root / "builds"
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(builds)], check=True)
+    try:
+        with open(source.path / "data.bin", "wb") as handle:
+            handle.write(os.urandom(3 * 2**20))
+        source.commit("3 MiB of data")
+        result = source.push(check=False)
+    finally:
+        subprocess.run(["umount", str(builds)], check=True)
+    assert result.returncode != 0
+    assert "no space left on the device" in result.stderr
+    assert server.get(source.app)[1].startswith("Hello from paas! release=v1")
+    statuses = [r["status"] for r in json.loads(server.paas("releases", source.app, "--format", "json").stdout)]
+    assert statuses == ["failed", "live"]
+    source.push()  # with space again, the same commit deploys
+    assert server.get(source.app)[1].startswith("Hello from paas! release=v3")
+
+
+def test_five_apps_deploy_at_once(server, make_app):
+    sources = [make_app("python") for _ in range(5)]
+    results = {}
+
+    def push(source):
+        results[source.app] = source.push(check=False)
+
+    threads = [threading.Thread(target=push, args=(s,)) for s in sources]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for source in sources:
+        assert results[source.app].returncode == 0, results[source.app].stderr[-2000:]
+        assert server.get(source.app)[1].startswith("Hello from paas! release=v1")
