@@ -12,14 +12,17 @@ bootstrap:
 demo: bootstrap
 	@scripts/demo "$(DEMO_ROOT)" "$(DEMO_SSH_PORT)" "$(DEMO_HTTP_PORT)"
 
+# Two passes: everything that can share the host runs on 2 workers, then the tests that
+# restart dockerd or kill nginx run alone.
 test: bootstrap
-	@.venv/bin/python -m pytest -q -n 2 --dist loadgroup tests
+	@.venv/bin/python -m pytest -q -n 2 --dist loadgroup -m "not serial" tests
+	@.venv/bin/python -m pytest -q -m serial tests
 
 unit: bootstrap
 	@.venv/bin/python -m pytest -q tests/unit
 
 integration: bootstrap
-	@.venv/bin/python -m pytest -q -n 2 --dist loadgroup tests/integration
+	@.venv/bin/python -m pytest -q -n 2 --dist loadgroup -m "not serial" tests/integration
 
 bench: bootstrap
 	@.venv/bin/python bench/run.py

@@ -155,7 +155,7 @@ def activate(app: str, release: Release) -> None:
     route_switched = False
     try:
         failpoints.reached("route-switch")
-        _route(app, web, has_web="web" in release.processes and wanted.get("web", 1) > 0)
+        route(app, web, has_web="web" in release.processes and wanted.get("web", 1) > 0, release=release)
         route_switched = True
         serving.replace(app, {c.id for c in new})
         releases.mark_live(app, release.version)
@@ -164,7 +164,7 @@ def activate(app: str, release: Release) -> None:
         releases.update(app, release.version, status="failed")
         if route_switched:
             serving.replace(app, {c.id for c in old})
-            _route(app, [c for c in old if c.process == "web"], has_web=bool(old))
+            route(app, [c for c in old if c.process == "web"], has_web=bool(old))
         scheduler.stop_all(new, 0)
         raise
     console.step(f"{app} {release.tag} is live ({time.monotonic() - started_at:.1f}s)")
@@ -220,12 +220,14 @@ def _failure_report(container: RunningContainer, detail: str) -> str:
     return text
 
 
-def _route(app: str, web: list[RunningContainer], has_web: bool) -> None:
+def route(app: str, web: list[RunningContainer], has_web: bool, release: Release | None = None) -> None:
     if not has_web:
         router.apply({app: None})
         return
+    release = release or releases.current(app)
+    custom = release.app_json.get("_nginx_template") if release else None
     upstreams = sorted(f"{c.address}:{c.port}" for c in web if c.address and c.port)
-    router.apply({app: router.render_app(router.route_for(app, upstreams))})
+    router.apply({app: router.render_app(router.route_for(app, upstreams), custom)})
 
 
 def run_release_phase(app: str, release: Release, manifest: appjson.AppJson) -> None:
@@ -269,7 +271,7 @@ def scale(app: str, changes: dict[str, int]) -> None:
         new = _start_and_check(app, release, list(p.start), port, manifest_of(release)) if p.start else []
         kept_web = [c for c in p.keep if c.process == "web"] + [c for c in new if c.process == "web"]
         if any(c.process == "web" for c in (*p.start, *p.stop)):
-            _route(app, kept_web, has_web=bool(kept_web) or "web" in release.processes)
+            route(app, kept_web, has_web=bool(kept_web) or "web" in release.processes)
         serving.add_remove(app, {c.id for c in new}, {c.id for c in p.stop})
         scheduler.stop_all(list(p.stop), int(settings.get("ps", app, "stop-timeout")))
 

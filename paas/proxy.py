@@ -13,5 +13,4 @@ def refresh(app: str) -> None:
         if release is None or "web" not in release.processes:
             return
         web = [c for c in deploy.serving_containers(app) if c.process == "web" and c.state == "running"]
-        upstreams = sorted(f"{c.address}:{c.port}" for c in web if c.address and c.port)
-        router.apply({app: router.render_app(router.route_for(app, upstreams))})
+        deploy.route(app, web, has_web=True, release=release)

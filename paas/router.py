@@ -89,7 +89,7 @@ def domains_of(app: str) -> list[str]:
     return domains.hosts_for(app)
 
 
-def render_app(route: Route) -> str:
+def render_app(route: Route, custom_template: str | None = None) -> str:
     for upstream in route.upstreams:
         host, _, port = upstream.rpartition(":")
         if not port.isdigit() or not all(part.isdigit() for part in host.split(".")):
@@ -97,10 +97,27 @@ def render_app(route: Route) -> str:
     for host in route.hosts:
         names.domain(host)
     names.app_name(route.app)
-    return _jinja().get_template("app.conf.j2").render(
-        app=route.app, hosts=route.hosts or [f"{route.app}.invalid"], upstreams=route.upstreams,
-        options=route.options, listen=listen_address(),
-    )
+    variables = dict(app=route.app, hosts=route.hosts or [f"{route.app}.invalid"], upstreams=route.upstreams,
+                     options=route.options, listen=listen_address())
+    if custom_template is None:
+        return _jinja().get_template("app.conf.j2").render(**variables)
+    return render_custom(custom_template, variables)
+
+
+def render_custom(template: str, variables: dict) -> str:
+    """An app's own nginx.conf.j2: sandboxed Jinja, then the directive allowlist."""
+    import jinja2
+    from jinja2.sandbox import SandboxedEnvironment
+
+    from paas import nginx_policy
+
+    env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    try:
+        text = env.from_string(template).render(**variables)
+    except jinja2.TemplateError as exc:
+        raise InvalidInput(f"nginx.conf.j2 does not render: {exc}") from None
+    nginx_policy.check(text, variables["app"], variables["listen"])
+    return text
 
 
 def _prepare_dirs() -> None:

@@ -51,6 +51,9 @@ def build_release(app: str, sha: str, description: str | None = None) -> Release
         processes_text = _read(source, "Procfile")
         processes = procfile.parse(processes_text) if processes_text is not None else {}
         manifest = appjson.parse(_read(source, "app.json"))
+        nginx_template = _read(source, "nginx.conf.j2")
+        if nginx_template is not None:
+            _check_nginx_template(app, nginx_template)
         pack = pick_buildpack(app, source)
         console.step(f"{pack.name} buildpack detected")
         base = stack.require()
@@ -73,7 +76,8 @@ def build_release(app: str, sha: str, description: str | None = None) -> Release
             port = port or _exposed_port(tag)
         release = releases.update(
             app, release.version, status="pending", image=tag, image_id=image_id, buildpack=pack.name,
-            processes=processes, app_json={**manifest.raw, "_port": port or 5000},
+            processes=processes, app_json={**manifest.raw, "_port": port or 5000,
+                                           **({"_nginx_template": nginx_template} if nginx_template else {})},
         )
         console.step(f"Built {tag} in {time.monotonic() - started:.1f}s")
         return release
@@ -93,6 +97,16 @@ def build_release(app: str, sha: str, description: str | None = None) -> Release
         if source is not None:
             shutil.rmtree(source, ignore_errors=True)
             Path(f"{source}.{GENERATED_DOCKERFILE}").unlink(missing_ok=True)
+
+
+def _check_nginx_template(app: str, template: str) -> None:
+    """Fail the build early (before any container starts) when the app's template is refused."""
+    from paas import router
+
+    router.render_custom(template, dict(app=app, hosts=[f"{app}.invalid"], upstreams=["127.0.0.1:5000"],
+                                        options={k: v for k, v, _ in settings.report("nginx", app)},
+                                        listen=router.listen_address()))
+    console.step("Using the app's nginx.conf.j2")
 
 
 def _build_limits(app: str) -> dict:

@@ -1,0 +1,51 @@
+"""An app may ship its own nginx.conf.j2: used when allowed, refused before any switch when not."""
+
+from __future__ import annotations
+
+import http.client
+
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("python")]
+
+TEMPLATE = """upstream paas-{{ app }} {
+{% for upstream in upstreams %}
+    server {{ upstream }};
+{% endfor %}
+}
+server {
+    listen {{ listen }};
+    server_name {{ hosts | join(" ") }};
+    location / {
+        add_header X-Custom-Template "yes";
+        proxy_pass http://paas-{{ app }};
+        proxy_set_header Host $http_host;
+    }
+}
+"""
+
+
+def _header(server, app, name):
+    conn = http.client.HTTPConnection("127.0.0.1", server.http_port, timeout=10)
+    conn.request("GET", "/", headers={"Host": f"{app}.{server.domain}"})
+    response = conn.getresponse()
+    response.read()
+    return response.status, response.getheader(name)
+
+
+def test_app_template_is_used_and_a_hostile_one_refused(server, make_app):
+    source = make_app("python")
+    source.write("nginx.conf.j2", TEMPLATE)
+    source.commit("own nginx template")
+    pushed = source.push()
+    assert "Using the app's nginx.conf.j2" in pushed.stderr
+    assert _header(server, source.app, "X-Custom-Template") == (200, "yes")
+    shown = server.paas("nginx:show-config", source.app, check=True).stdout
+    assert 'add_header X-Custom-Template "yes";' in shown
+
+    source.write("nginx.conf.j2", TEMPLATE.replace("proxy_pass http://paas-{{ app }};",
+                                                   "proxy_pass http://unix:/var/run/docker.sock:/;"))
+    source.commit("hostile template")
+    refused = source.push(check=False)
+    assert refused.returncode != 0 and "proxy_pass may only target" in refused.stderr
+    assert _header(server, source.app, "X-Custom-Template") == (200, "yes")

@@ -1,0 +1,58 @@
+"""dockerd restarted and nginx killed under a running app. These disturb every app on the
+host, so they run alone, after the parallel suite (marker `serial`, see the Makefile)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from tests.integration.conftest import wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
+
+
+def _docker_up() -> bool:
+    return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+
+
+def _restart_dockerd() -> None:
+    pids = subprocess.run(["pgrep", "-x", "dockerd"], capture_output=True, text=True).stdout.split()
+    assert pids, "dockerd is not running"
+    for pid in pids:
+        os.kill(int(pid), signal.SIGTERM)
+    assert wait_for(lambda: not subprocess.run(["pgrep", "-x", "dockerd"], capture_output=True).stdout, timeout=60)
+    with open("/var/log/paas-dockerd.log", "ab") as log:
+        subprocess.Popen(["dockerd"], stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+    assert wait_for(_docker_up, timeout=60)
+
+
+def test_dockerd_restart_then_ps_restore_serves_again(server, make_app):
+    source = make_app("python")
+    source.push()
+    server.paas("ps:scale", source.app, "web=2", check=True)
+    _restart_dockerd()
+    restored = server.paas("ps:restore", "--all", check=True)
+    assert f"Restoring {source.app}" in restored.stdout
+    assert server.get(source.app)[0] == 200
+    import json
+
+    report = json.loads(server.paas("ps:report", source.app, "--format", "json", check=True).stdout)
+    assert sorted(r["process"] for r in report if r["serving"]) == ["web.1", "web.2"]
+
+
+def test_nginx_killed_then_proxy_start_brings_routing_back(server, make_app):
+    source = make_app("python")
+    source.push()
+    pid = int((server.root / "nginx" / "nginx.pid").read_text())
+    workers = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    for victim in [pid, *map(int, workers)]:
+        os.kill(victim, signal.SIGKILL)
+    time.sleep(0.3)
+    with pytest.raises(OSError):
+        server.get(source.app, timeout=2)
+    server.paas("proxy:start", check=True)
+    assert server.get(source.app)[1].startswith("Hello from paas! release=v1")

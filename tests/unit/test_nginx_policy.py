@@ -1,0 +1,51 @@
+"""An app's own nginx.conf.j2: allowed shapes pass, anything reaching outside is refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from paas import nginx_policy
+from paas.errors import InvalidInput
+
+GOOD = """
+upstream paas-web { server 172.18.0.2:5000; keepalive 8; }
+server {
+    listen 8080;
+    server_name web.example.test;
+    # a comment; with a semicolon { and a brace
+    location / {
+        add_header X-Frame-Options "DENY; really";
+        proxy_pass http://paas-web;
+        proxy_set_header Host $http_host;
+    }
+    location /old { return 301 /new; }
+}
+"""
+
+
+def test_a_reasonable_template_passes():
+    nginx_policy.check(GOOD, "web", "8080")
+
+
+@pytest.mark.parametrize("bad,reason", [
+    ("server { listen 8080; root /etc; }", "'root' is not allowed"),
+    ("server { listen 8080; location / { alias /var/lib/paas/; } }", "'alias' is not allowed"),
+    ("include /var/lib/paas/paas.db;", "'include' is not allowed"),
+    ("server { listen 8080; access_log /tmp/x; }", "'access_log' is not allowed"),
+    ("load_module x.so;", "'load_module' is not allowed"),
+    ("server { listen 8080; location / { proxy_pass http://unix:/var/run/docker.sock; } }", "proxy_pass may only"),
+    ("server { listen 8080; location / { proxy_pass http://169.254.169.254; } }", "proxy_pass may only"),
+    ("server { listen 8080; location / { proxy_pass http://paas-other; } }", "proxy_pass may only"),
+    ("upstream evil { server 10.0.0.1; }", "only upstream allowed"),
+    ("server { listen 80; }", "listen must be"),
+    ("server { listen 8080 }", "no ';'"),
+    ('server { listen 8080; add_header X "unterminated; }', "unterminated quote"),
+    ("server { listen 8080; client_body_temp_path /tmp; }", "not allowed"),
+])
+def test_templates_reaching_outside_are_refused(bad, reason):
+    with pytest.raises(InvalidInput, match=reason.replace("(", r"\(")):
+        nginx_policy.check(bad, "web", "8080")
+
+
+def test_statements_split_like_nginx():
+    assert nginx_policy.statements('a "b;c" d; e { f; }') == [("a", ["b;c", "d"]), ("e", []), ("f", [])]
