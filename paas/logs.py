@@ -15,8 +15,8 @@ from paas import console
 COLOURS = ("36", "33", "35", "32", "34", "31")
 
 
-def _prefix(label: str, width: int, colour_index: int) -> str:
-    text = f"{label.ljust(width)} |"
+def _prefix(label: str, colour_index: int) -> str:
+    text = f"{label} |"
     if console._colour(sys.stdout):
         return f"\033[{COLOURS[colour_index % len(COLOURS)]}m{text}\033[0m"
     return text
@@ -67,7 +67,6 @@ def show(app: str, follow: bool, lines: int, process: str | None) -> None:
     if not follow and active == 0:
         console.out(f"{app} has no containers to read logs from")
         return
-    width = 8
     last_scan = time.monotonic()
     while active > 0 or follow:
         try:
@@ -79,7 +78,7 @@ def show(app: str, follow: bool, lines: int, process: str | None) -> None:
                 active -= 1
             else:
                 colour = colours.setdefault(label, len(colours))
-                sys.stdout.write(f"{_prefix(label, width, colour)} {line}\n")
+                sys.stdout.write(f"{_prefix(label, colour)} {line}\n")
                 sys.stdout.flush()
         if follow and time.monotonic() - last_scan > 1.0:
             last_scan = time.monotonic()

@@ -120,3 +120,33 @@ def test_old_containers_are_retired_after_a_deploy(server, make_app):
         return len(report) == 1 and report[0]["serving"]
 
     assert wait_for(only_serving_left, timeout=30)
+
+
+def test_logs_merge_containers_and_follow_across_a_redeploy(server, make_app):
+    import subprocess
+    import time
+
+    from tests.integration.conftest import PAAS
+
+    source = make_app("python")
+    source.push()
+    server.paas("ps:scale", source.app, "web=2", check=True)
+    for _ in range(6):
+        server.get(source.app, "/?from-logs-test")
+    shown = server.paas("logs", source.app, "-n", "50", check=True).stdout
+    assert "web.1 |" in shown and "web.2 |" in shown
+    assert "GET /?from-logs-test" in shown
+
+    follower = subprocess.Popen([*PAAS, "logs", source.app, "-t", "-n", "0"], env=server.env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        time.sleep(1)
+        server.paas("ps:restart", source.app, check=True)  # new containers: the follower must pick them up
+        time.sleep(2)
+        for _ in range(6):
+            server.get(source.app, "/?after-restart")
+        time.sleep(2)
+    finally:
+        follower.terminate()
+        output = follower.communicate(timeout=10)[0]
+    assert "GET /?after-restart" in output
