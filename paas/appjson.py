@@ -81,6 +81,13 @@ def _number(check: dict, key: str, default, lo=0, hi=3600):
     return value
 
 
+def _whole(check: dict, key: str, default, lo: int, hi: int) -> int:
+    value = check.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+        raise InvalidInput(f"app.json healthcheck {key} must be a whole number from {lo} to {hi}")
+    return value
+
+
 def _healthchecks(data) -> dict[str, tuple[HealthCheck, ...]]:
     if not isinstance(data, dict):
         raise InvalidInput("app.json healthchecks must be an object keyed by process type")
@@ -99,14 +106,20 @@ def _healthchecks(data) -> dict[str, tuple[HealthCheck, ...]]:
             content = check.get("content")
             if content is not None and not isinstance(content, str):
                 raise InvalidInput("app.json healthcheck content must be a string")
+            for unsupported in ("command", "listening"):
+                if unsupported in check:
+                    raise InvalidInput(
+                        f"app.json healthchecks.{process}: {unsupported!r} checks are not supported; "
+                        "paas runs HTTP checks (path, port, content) and the settle time (checks:set wait)"
+                    )
             port = check.get("port")
             if port is not None:
-                port = int(_number(check, "port", None, 1, 65535))
+                port = _whole(check, "port", None, 1, 65535)
             parsed.append(HealthCheck(
                 process=process,
                 path=path,
                 port=port,
-                attempts=int(_number(check, "attempts", 30, 1, 1000)),
+                attempts=_whole(check, "attempts", 30, 1, 1000),
                 timeout=float(_number(check, "timeout", 5, 0.1, 600)),
                 wait=float(_number(check, "wait", 0.25, 0, 600)),
                 initial_delay=float(_number(check, "initialDelay", 0, 0, 600)),

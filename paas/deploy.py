@@ -141,7 +141,7 @@ def activate(app: str, release: Release) -> None:
         failpoints.reached("release-phase")
         run_release_phase(app, release, manifest)
     except BaseException:
-        releases.update(app, release.version, status="failed")
+        _mark_failed(app, release)
         raise
     wanted = formation.get(app)
     port = port_of(release)
@@ -161,7 +161,7 @@ def activate(app: str, release: Release) -> None:
         releases.mark_live(app, release.version)
     except BaseException:
         # Before "live", nothing may change: drop the new containers, put the old route back.
-        releases.update(app, release.version, status="failed")
+        _mark_failed(app, release)
         if route_switched:
             serving.replace(app, {c.id for c in old})
             route(app, [c for c in old if c.process == "web"], has_web=bool(old))
@@ -176,6 +176,12 @@ def activate(app: str, release: Release) -> None:
     schedule_retire(app)
     if manifest.postdeploy:
         _one_off(app, release, manifest.postdeploy, "postdeploy", fail_deploy=False)
+
+
+def _mark_failed(app: str, release: Release) -> None:
+    """A failed restart or scale of the live release leaves it live: the old containers serve."""
+    if releases.get(app, release.version).status != "live":
+        releases.update(app, release.version, status="failed")
 
 
 def _start_and_check(app, release, specs, port, manifest) -> list[RunningContainer]:
@@ -200,7 +206,7 @@ def _start_and_check(app, release, specs, port, manifest) -> list[RunningContain
             console.detail(f"{len(started)} container(s) passed their checks")
     if errors:
         scheduler.stop_all(started, 0)
-        releases.update(app, release.version, status="failed")
+        _mark_failed(app, release)
         raise DeployFailed(
             f"{app} {release.tag} failed its checks; the previous release keeps serving",
             hint="\n".join(errors),
@@ -255,25 +261,35 @@ def _one_off(app: str, release: Release, command: str, what: str, fail_deploy: b
 
 def scale(app: str, changes: dict[str, int]) -> None:
     with locks.app_lock(app):
+        before = formation.get(app)
         formation.set_quantities(app, changes)
-        release = releases.current(app)
-        if release is None:
-            console.detail("Not deployed yet: the formation applies at the first deploy")
-            return
-        unknown = [p for p in changes if p not in release.processes]
-        if unknown:
-            raise InvalidInput(f"{release.tag} has no process type {', '.join(unknown)}; "
-                               f"it has {', '.join(sorted(release.processes))}")
-        reap(app)
-        port = port_of(release)
-        current = serving_containers(app)
-        p = plan.plan_scale(app, release, formation.get(app), current, port, limits_of(app, release.processes))
-        new = _start_and_check(app, release, list(p.start), port, manifest_of(release)) if p.start else []
-        kept_web = [c for c in p.keep if c.process == "web"] + [c for c in new if c.process == "web"]
-        if any(c.process == "web" for c in (*p.start, *p.stop)):
-            route(app, kept_web, has_web=bool(kept_web) or "web" in release.processes)
-        serving.add_remove(app, {c.id for c in new}, {c.id for c in p.stop})
-        scheduler.stop_all(list(p.stop), int(settings.get("ps", app, "stop-timeout")))
+        try:
+            _scale_locked(app, changes)
+        except BaseException:
+            # A scale that did not happen is not recorded: the next deploy would repeat the failure.
+            formation.set_quantities(app, {p: before.get(p, 0) for p in changes})
+            raise
+
+
+def _scale_locked(app: str, changes: dict[str, int]) -> None:
+    release = releases.current(app)
+    if release is None:
+        console.detail("Not deployed yet: the formation applies at the first deploy")
+        return
+    unknown = [p for p in changes if p not in release.processes]
+    if unknown:
+        raise InvalidInput(f"{release.tag} has no process type {', '.join(unknown)}; "
+                           f"it has {', '.join(sorted(release.processes))}")
+    reap(app)
+    port = port_of(release)
+    current = serving_containers(app)
+    p = plan.plan_scale(app, release, formation.get(app), current, port, limits_of(app, release.processes))
+    new = _start_and_check(app, release, list(p.start), port, manifest_of(release)) if p.start else []
+    kept_web = [c for c in p.keep if c.process == "web"] + [c for c in new if c.process == "web"]
+    if any(c.process == "web" for c in (*p.start, *p.stop)):
+        route(app, kept_web, has_web=bool(kept_web) or "web" in release.processes)
+    serving.add_remove(app, {c.id for c in new}, {c.id for c in p.stop})
+    scheduler.stop_all(list(p.stop), int(settings.get("ps", app, "stop-timeout")))
 
 
 def restart(app: str) -> None:

@@ -66,7 +66,7 @@ def statements(text: str) -> list[tuple[str, list[str]]]:
     return result
 
 
-def check(text: str, app: str, listen: str) -> None:
+def check(text: str, app: str, listen: str, hosts: list[str] | tuple[str, ...] | None = None) -> None:
     for directive, args in statements(text):
         if directive not in ALLOWED:
             raise InvalidInput(f"nginx.conf.j2: the directive {directive!r} is not allowed in an app's template",
@@ -77,5 +77,8 @@ def check(text: str, app: str, listen: str) -> None:
         if directive == "proxy_pass" and (not args or not re.fullmatch(
                 rf"http://paas-{re.escape(app)}(/[^\s;{{}}]*)?", args[0])):
             raise InvalidInput(f"nginx.conf.j2: proxy_pass may only target http://paas-{app}")
+        if directive == "server_name" and hosts is not None and not set(args) <= set(hosts):
+            raise InvalidInput(f"nginx.conf.j2: server_name may only list the app's hosts ({' '.join(hosts)})",
+                               hint="use: server_name {{ hosts | join(\" \") }};")
         if directive == "upstream" and args[:1] != [f"paas-{app}"]:
             raise InvalidInput(f"nginx.conf.j2: the only upstream allowed is paas-{app}")

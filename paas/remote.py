@@ -12,6 +12,7 @@ import shlex
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from paas.errors import InvalidInput, PaasError, ServiceUnavailable
 
@@ -29,11 +30,13 @@ class Target:
 
 def parse_remote_url(url: str) -> Target | None:
     """`ssh://user@host:port/app(.git)` or scp-like `user@host:app(.git)`."""
-    match = re.fullmatch(r"ssh://(?:([^@/]+)@)?([^:/]+)(?::(\d+))?/([^/]+?)(?:\.git)?/?", url)
+    match = re.fullmatch(r"ssh://(?:([^@/]+)@)?([^@:/]+)(?::(\d{1,5}))?/([^/]+?)(?:\.git)?/?", url)
     if match:
         user, host, port, app = match.groups()
+        if port and not 1 <= int(port) <= 65535:
+            return None
         return Target(user or "paas", host, int(port or 22), app)
-    match = re.fullmatch(r"(?:([^@/:]+)@)?([^:/]+):([^/]+?)(?:\.git)?", url)
+    match = re.fullmatch(r"(?:([^@/:]+)@)?([^@:/]+):([^/]+?)(?:\.git)?", url)
     if match:
         user, host, app = match.groups()
         return Target(user or "paas", host, 22, app)
@@ -105,6 +108,8 @@ def _insert_app(args: list[str], app: str) -> None:
     """Put APP right after the command if that command takes an app first."""
     from paas.cli.introspect import takes_app
 
+    if "--global" in (args[: args.index("--")] if "--" in args else args):
+        return  # the global defaults: the command's first word after it is a KEY, not an APP
     for i, word in enumerate(args):
         if not word.startswith("-"):
             if takes_app(word):
@@ -121,7 +126,7 @@ def inline_local_files(args: list[str]) -> list[str]:
         key, sep, value = word.partition("=")
         if sep and value.startswith("@") and not value.startswith("@@") and value not in ("@", "@-"):
             try:
-                content = open(value[1:], encoding="utf-8").read()
+                content = Path(value[1:]).read_bytes().decode("utf-8")  # byte-exact, like the server's reader
             except (OSError, UnicodeDecodeError) as exc:
                 raise InvalidInput(f"cannot read {value[1:]}: {exc}") from None
             # A value that itself starts with '@' must not be read as a path on the server.

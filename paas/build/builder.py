@@ -103,7 +103,8 @@ def _check_nginx_template(app: str, template: str) -> None:
     """Fail the build early (before any container starts) when the app's template is refused."""
     from paas import router
 
-    router.render_custom(template, dict(app=app, hosts=[f"{app}.invalid"], upstreams=["127.0.0.1:5000"],
+    hosts = router.domains_of(app) or [f"{app}.invalid"]
+    router.render_custom(template, dict(app=app, hosts=hosts, upstreams=["127.0.0.1:5000"],
                                         options={k: v for k, v, _ in settings.report("nginx", app)},
                                         listen=router.listen_address()))
     console.step("Using the app's nginx.conf.j2")

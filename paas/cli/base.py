@@ -104,9 +104,9 @@ def _usage(name: str, cmd) -> str:
     for param in cmd.params:
         if isinstance(param, TyperArgument):
             meta = param.metavar or param.name.upper()
-            if param.nargs == -1 and not meta.endswith("..."):
+            if param.nargs == -1 and "..." not in meta:
                 meta += "..."
-            parts.append(meta if param.required else f"[{meta}]")
+            parts.append(meta if param.required or meta.startswith("[") else f"[{meta}]")
     return " ".join(parts)
 
 

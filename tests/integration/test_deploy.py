@@ -150,3 +150,19 @@ def test_logs_merge_containers_and_follow_across_a_redeploy(server, make_app):
         follower.terminate()
         output = follower.communicate(timeout=10)[0]
     assert "GET /?after-restart" in output
+
+
+def test_a_failed_scale_keeps_the_live_release_live(server, make_app):
+    source = make_app("python")
+    source.write("Procfile", "web: gunicorn --bind 0.0.0.0:$PORT app:app\nworker: sh -c 'echo worker crashing; exit 1'\n")
+    source.commit("a worker that crashes")
+    source.push()
+    scaled = server.paas("ps:scale", source.app, "worker=1")
+    assert scaled.returncode != 0 and "worker crashing" in scaled.stderr
+    history = releases(server, source.app)
+    assert [(r["version"], r["status"]) for r in history] == [("v1", "live")]
+    assert server.get(source.app)[0] == 200
+    # The failed scale was not recorded, so the next release does not repeat it.
+    assert server.paas("ps:scale", source.app).stdout.strip() == "web=1 worker=0"
+    server.paas("config:set", source.app, "A=1", check=True)
+    assert releases(server, source.app)[0]["status"] == "live"
