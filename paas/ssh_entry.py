@@ -102,7 +102,9 @@ def git_command(key: str, original: str, words: list[str]) -> int:
     try:
         if apps.find(app) is None:
             if words[0] == "git-upload-pack":
-                raise PaasError(f"you have no access to app {app!r}")
+                from paas.errors import AccessDenied
+
+                raise AccessDenied(f"you have no access to app {app!r}")  # same as for a hidden app
             if settings.get("apps", None, "autocreate") != "true":
                 raise PaasError(f"app {app!r} does not exist and autocreate is off; an admin can run apps:create {app}")
             apps.create(app, owner=actor.name)
