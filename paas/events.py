@@ -7,17 +7,30 @@ import time
 from paas import store
 
 REDACT_VALUES_OF = {"config:set"}
+ENV_FLAGS = {"-e", "--env"}
 
 
 def redact(args: list[str]) -> str:
-    if any(word in REDACT_VALUES_OF for word in args[:1]) or (args and args[0].startswith("config:set")):
-        shown = [args[0]]
-        for word in args[1:]:
-            key, sep, _ = word.partition("=")
-            shown.append(f"{key}=***" if sep else word)
-        args = shown
+    """config:set values and `run -e K=V` values become `K=***`."""
+    if args and args[0] in REDACT_VALUES_OF:
+        args = [args[0]] + [_mask(word) for word in args[1:]]
+    else:
+        masked, previous = [], ""
+        for word in args:
+            if previous in ENV_FLAGS:
+                word = _mask(word)
+            elif word.startswith("--env="):
+                word = "--env=" + _mask(word[6:])
+            masked.append(word)
+            previous = word
+        args = masked
     text = " ".join(args)
     return text if len(text) <= 300 else text[:300] + "..."
+
+
+def _mask(word: str) -> str:
+    key, sep, _ = word.partition("=")
+    return f"{key}=***" if sep else word
 
 
 def record(actor: str, app: str | None, args: list[str], outcome: str) -> None:

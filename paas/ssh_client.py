@@ -71,16 +71,25 @@ def _pump(channel, interactive: bool) -> int:
     stdin_open = stdin_fd is not None and not (not interactive and sys.stdin.isatty())
     previous = signal.getsignal(signal.SIGINT)
 
+    interrupted = False
+
     def interrupt(signum, frame):
-        # Ask the remote side to stop, then close: sshd ends the command with SIGHUP.
-        try:
-            channel.send(b"\x03") if interactive else channel.close()
-        except Exception:
-            pass
+        # On a pty, ^C reaches the remote command as SIGINT. Otherwise the loop below closes
+        # the channel (closing it here would pull its fd from under select(): EBADF).
+        nonlocal interrupted
+        interrupted = True
+        if interactive:
+            try:
+                channel.send(b"\x03")
+            except Exception:
+                pass
 
     signal.signal(signal.SIGINT, interrupt)
     try:
         while True:
+            if interrupted and not interactive:
+                channel.close()
+                return 130
             readers = [channel] + ([stdin_fd] if stdin_open else [])
             ready, _, _ = select.select(readers, [], [], 0.5)
             if channel in ready or channel.recv_ready() or channel.recv_stderr_ready():

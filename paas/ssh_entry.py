@@ -7,15 +7,21 @@ message, a non-zero exit and an audit entry; nothing of it is executed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import select
 import shlex
+import signal
 import subprocess
 import sys
+import threading
 
 MAX_COMMAND = 64 * 1024
 GIT_COMMANDS = {"git-receive-pack", "git-upload-pack"}
 EXIT_REFUSED = 13
+# Commands that run until the client goes away: they must stop when it does.
+FOLLOW_CLIENT = {"run", "logs", "events", "enter"}
 
 
 def _refuse(actor: str, original: str, reason: str, code: int = EXIT_REFUSED, app: str | None = None) -> int:
@@ -36,6 +42,29 @@ def _audit_words(original: str) -> list[str]:
         return words
     verb = original.split(None, 1)[0][:60] if original.strip() else ""
     return [verb, "(unparsed)"] if verb else ["(empty)"]
+
+
+def _stop_with_client() -> None:
+    """Without a pty, sshd does not signal a forced command when its client leaves; it only
+    closes the other end of our stdout. Watch for that, then end this session's process
+    group (the `docker run` of `paas run` included)."""
+    if not os.environ.get("SSH_CONNECTION") or os.getpgrp() != os.getsid(0):
+        return  # not a session sshd started for us
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+
+    def watch() -> None:
+        poller = select.poll()
+        poller.register(fd, 0)  # POLLERR/POLLHUP only: the reading end is gone
+        while True:
+            for _, event in poller.poll():
+                if event & (select.POLLERR | select.POLLHUP):
+                    os.killpg(os.getpgrp(), signal.SIGTERM)
+                    return
+
+    threading.Thread(target=watch, name="client-watch", daemon=True).start()
 
 
 def repo_app(path_word: str) -> str:
@@ -113,9 +142,13 @@ def git_command(key: str, original: str, words: list[str]) -> int:
         gitrepo.ensure(app)
     except PaasError as exc:
         return _refuse(key, original, exc.message, exc.exit_code)
-    from paas import paths
+    from paas import locks, paths
 
-    code = subprocess.call([words[0], str(paths.repo(app))])
+    # One push per app at a time, from the ref advertisement to the ref update: the hook
+    # deploys, so a second push must see what the first one left (or be told to fetch first).
+    serial = locks.hold(f"{app}.push", f"pushes to {app}") if words[0] == "git-receive-pack" else contextlib.nullcontext()
+    with serial:
+        code = subprocess.call([words[0], str(paths.repo(app))])
     events.record(key, app, [words[0], app], "ok" if code == 0 else f"exit {code}")
     return code
 
@@ -137,6 +170,8 @@ def paas_command(key: str, original: str, words: list[str]) -> int:
         access.check(identity.current(), name, app, words)
     except PaasError as exc:
         return _refuse(key, original, exc.message, exc.exit_code, app=app)
+    if name in FOLLOW_CLIENT:
+        _stop_with_client()
     code = 0
     try:
         result = cli_app(args=words, prog_name="paas", standalone_mode=False)
