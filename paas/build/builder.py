@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import re
 import shutil
 import time
 from pathlib import Path
@@ -71,7 +72,8 @@ def build_release(app: str, sha: str, description: str | None = None) -> Release
         tag = names.image_tag(app, release.version)
         limits = _build_limits(app)
         failpoints.reached("build")
-        image_id = _docker_build(source, dockerfile_name, tag, app, release.version, limits)
+        image_id = _docker_build(source, dockerfile_name, tag, app, release.version, limits,
+                                 runtime_name=None if pack.name == "dockerfile" else pack.name)
         if pack.name == "dockerfile":
             port = port or _exposed_port(tag)
         release = releases.update(
@@ -122,22 +124,41 @@ def _build_limits(app: str) -> dict:
     return {"memory": number, "memswap": -1, "cpusetcpus": f"0-{cores - 1}"}
 
 
-def _docker_build(source: Path, dockerfile_name: str, tag: str, app: str, version: int, limits: dict) -> str:
+def _docker_build(source: Path, dockerfile_name: str, tag: str, app: str, version: int, limits: dict,
+                  runtime_name: str | None = None) -> str:
     from paas.runtime import docker_api
 
+    first_run = {"seen": False, "layer": None}
+
     def show(line: str) -> None:
+        line = _ANSI.sub("", line)  # the daemon paints RUN stderr red
         if line.startswith("Step "):
-            console.detail(line)
-        elif line.startswith((" ---> ", "Removing intermediate container")):
-            return  # layer ids and housekeeping: noise for people
-        else:
+            if " : RUN " in line and not first_run["seen"]:
+                first_run["seen"] = True
+            console.detail(line if len(line) <= 160 else line[:157] + "...")
+        elif line.startswith(" ---> "):
+            layer = line[6:].strip()
+            if first_run["seen"] and first_run["layer"] is None and _LAYER_ID.fullmatch(layer):
+                first_run["layer"] = layer
+            if layer.startswith("Using cache"):
+                console.detail("  Using cache")
+        elif not line.startswith("Removing intermediate container"):
             console.detail("  " + line)
 
-    return docker_api.build(
+    image_id = docker_api.build(
         source, dockerfile_name, tag,
         labels={names.LABEL_APP: app, names.LABEL_RELEASE: str(version)},
         limits=limits, on_line=show,
     )
+    if runtime_name and first_run["layer"]:
+        # Pin the language runtime layer: destroying the last app of a language must not
+        # throw away the apt-installed runtime every other app of it would rebuild.
+        docker_api.tag(first_run["layer"], f"paas-runtime/{runtime_name}", "latest")
+    return image_id
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_LAYER_ID = re.compile(r"[0-9a-f]{12}")
 
 
 def _exposed_port(tag: str) -> int | None:

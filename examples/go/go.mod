@@ -1,0 +1,3 @@
+module example.com/paas-example-go
+
+go 1.19
