@@ -78,13 +78,30 @@ def deploy_image(app: str, image: str) -> Release:
         tag = f"paas/{app}:{release.tag}"
         repo, _, tag_name = tag.partition(":")
         docker_api.tag(image, repo, tag_name)
-        exposed = docker_api.image_config(tag).get("ExposedPorts") or {}
+        image_config = docker_api.image_config(tag)
+        exposed = image_config.get("ExposedPorts") or {}
         port = next((int(k.split("/")[0]) for k in exposed if k.split("/")[0].isdigit()), 5000)
+        processes, app_json = {"web": ""}, {"_port": port}
+        origin = _built_by_paas(image_config.get("Labels") or {})
+        if origin is not None:  # one of our own images: it keeps its Procfile and checks
+            processes, app_json = origin.processes, origin.app_json
         release = releases.update(app, release.version, status="pending", image=tag,
-                                  image_id=docker_api.image_id(tag), buildpack="image",
-                                  processes={"web": ""}, app_json={"_port": port})
+                                  image_id=docker_api.image_id(tag), buildpack=origin.buildpack if origin else "image",
+                                  processes=processes, app_json=app_json)
         activate(app, release)
         return releases.get(app, release.version)
+
+
+def _built_by_paas(labels: dict) -> Release | None:
+    from paas import names
+
+    source_app, version = labels.get(names.LABEL_APP), labels.get(names.LABEL_RELEASE, "")
+    if not source_app or not version.isdigit() or apps.find(source_app) is None:
+        return None
+    try:
+        return releases.get(source_app, int(version))
+    except NotFound:
+        return None
 
 
 def _derived_release(app: str, source: Release, description: str, config_values: dict) -> Release:

@@ -166,3 +166,54 @@ def test_a_failed_scale_keeps_the_live_release_live(server, make_app):
     assert server.paas("ps:scale", source.app).stdout.strip() == "web=1 worker=0"
     server.paas("config:set", source.app, "A=1", check=True)
     assert releases(server, source.app)[0]["status"] == "live"
+
+
+def test_force_push_of_an_older_commit_deploys_it_and_images_are_pruned(server, make_app):
+    import subprocess
+
+    from tests.integration.conftest import wait_for
+
+    source = make_app("python")
+    source.push()
+    for greeting in ("Two", "Three"):
+        source.write("app.py", (source.path / "app.py").read_text().replace("Hello from paas", greeting)
+                     .replace("Two", greeting))
+        source.commit(greeting)
+        source.push()
+    assert server.get(source.app)[1].startswith("Three! release=v3")
+    source.git("push", "--force", "paas", "HEAD~2:main")
+    assert server.get(source.app)[1].startswith("Hello from paas! release=v4")
+
+    # PAAS_KEEP_RELEASES=2: after the next deploy's retire, only the newest two good images stay.
+    server.paas("checks:set", source.app, "wait-to-retire", "0", check=True)
+    env_keep = {**server.env, "PAAS_KEEP_RELEASES": "2"}
+    from tests.integration.conftest import PAAS
+
+    subprocess.run([*PAAS, "ps:restart", source.app], env=env_keep, check=True, capture_output=True)
+
+    def tags():
+        out = subprocess.run(["docker", "images", "--format", "{{.Tag}}", f"paas/{source.app}"], capture_output=True, text=True)
+        return sorted(out.stdout.split())
+
+    assert wait_for(lambda: tags() == ["v3", "v4"], timeout=30), tags()
+    refused = server.paas("releases:rollback", source.app, "v1")
+    assert refused.returncode != 0 and "was cleaned up" in refused.stderr
+
+
+def test_deploy_an_existing_image_and_limit_resources(server, make_app):
+    import subprocess
+
+    source = make_app("python")
+    source.push()
+    other = f"{source.app}-img"
+    server.paas("apps:create", other, check=True)
+    server.paas("resource:limit", other, "--memory", "256m", "--cpus", "0.5", check=True)
+    server.paas("deploy", other, "--image", f"paas/{source.app}:v1", check=True)
+    try:
+        assert server.get(other)[1].startswith("Hello from paas! release=v1")
+        ids = subprocess.run(["docker", "ps", "-q", "--filter", f"label=paas.app={other}"], capture_output=True, text=True).stdout.split()
+        limits = subprocess.run(["docker", "inspect", "--format", "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}", *ids],
+                                capture_output=True, text=True).stdout.split()
+        assert limits == [str(256 * 2**20), str(500_000_000)]
+    finally:
+        server.paas("apps:destroy", other, "--force")
