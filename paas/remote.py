@@ -94,8 +94,7 @@ def target_for(args: list[str]) -> Target | None:
         hostname, _, port = hostport.partition(":")
         target = Target(user or "paas", hostname, int(port or 22), None)
     if target is None:
-        if app_override:
-            args[:0] = []  # nothing remote: -a was given locally; keep it as the app argument
+        if app_override:  # no server to talk to: `-a APP` still names the app locally
             _insert_app(args, app_override)
         return None
     app = app_override or target.app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Optional
 
 import typer
@@ -9,6 +10,9 @@ import typer
 from paas import console, names, settings
 from paas.cli.base import Format, app, check_format
 from paas.errors import InvalidInput
+
+
+_IMAGE_RE = re.compile(r"[a-z0-9][a-z0-9._/-]{0,200}(:[A-Za-z0-9_.-]{1,128})?(@sha256:[a-f0-9]{64})?")
 
 
 @app.command("stack:build")
@@ -48,7 +52,3 @@ def set_(
     settings.set_value("stack", None, "image", None if reset else image)
     console.step(f"Builds now start FROM {image or names.STACK_IMAGE}")
 
-
-import re  # noqa: E402
-
-_IMAGE_RE = re.compile(r"[a-z0-9][a-z0-9._/-]{0,200}(:[A-Za-z0-9_.-]{1,128})?(@sha256:[a-f0-9]{64})?")
