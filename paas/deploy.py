@@ -82,7 +82,7 @@ def deploy_image(app: str, image: str) -> Release:
         exposed = image_config.get("ExposedPorts") or {}
         port = next((int(k.split("/")[0]) for k in exposed if k.split("/")[0].isdigit()), 5000)
         processes, app_json = {"web": ""}, {"_port": port}
-        origin = _built_by_paas(image_config.get("Labels") or {})
+        origin = _built_by_paas(image)
         if origin is not None:  # one of our own images: it keeps its Procfile and checks
             processes, app_json = origin.processes, origin.app_json
         release = releases.update(app, release.version, status="pending", image=tag,
@@ -92,12 +92,14 @@ def deploy_image(app: str, image: str) -> Release:
         return releases.get(app, release.version)
 
 
-def _built_by_paas(labels: dict) -> Release | None:
-    from paas import names
+def _built_by_paas(image: str) -> Release | None:
+    """The release that built `paas/<app>:vN`, if that app still exists."""
+    import re
 
-    source_app, version = labels.get(names.LABEL_APP), labels.get(names.LABEL_RELEASE, "")
-    if not source_app or not version.isdigit() or apps.find(source_app) is None:
+    match = re.fullmatch(r"paas/([a-z][a-z0-9-]*):v([0-9]+)", image)
+    if not match or apps.find(match.group(1)) is None:
         return None
+    source_app, version = match.groups()
     try:
         return releases.get(source_app, int(version))
     except NotFound:

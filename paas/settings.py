@@ -87,7 +87,8 @@ class Property:
 
 
 PROPERTIES: list[Property] = [
-    Property("checks", "wait", "1", _seconds(600), "seconds every new container must stay up"),
+    # Counted from the container's start; the HTTP check usually takes most of it already.
+    Property("checks", "wait", "0.5", _seconds(600), "seconds every new container must stay up"),
     Property("checks", "wait-to-retire", "2", _seconds(3600), "seconds old containers drain before SIGTERM"),
     Property("checks", "attempts", "30", _int_range(1, 1000), "health probe attempts"),
     Property("checks", "timeout", "5", _seconds(600), "seconds per health probe"),

@@ -147,8 +147,9 @@ def _docker_build(source: Path, dockerfile_name: str, tag: str, app: str, versio
 
     image_id = docker_api.build(
         source, dockerfile_name, tag,
-        labels={names.LABEL_APP: app, names.LABEL_RELEASE: str(version)},
-        limits=limits, on_line=show,
+        # No build labels: the classic builder adds a LABEL step (and a layer) per label to
+        # every build; the image's tag paas/<app>:vN already says where it comes from.
+        labels={}, limits=limits, on_line=show,
     )
     if runtime_name and first_run["layer"]:
         # Pin the language runtime layer: destroying the last app of a language must not
