@@ -4,7 +4,7 @@ DEMO_ROOT ?= $(CURDIR)/.paas-dev
 DEMO_SSH_PORT ?= 2222
 DEMO_HTTP_PORT ?= 8080
 
-.PHONY: bootstrap demo test unit integration bench clean-demo
+.PHONY: bootstrap demo test unit integration bench clean-demo docs
 
 bootstrap:
 	@scripts/bootstrap
@@ -29,3 +29,6 @@ bench: bootstrap
 
 clean-demo:
 	@PAAS_ROOT="$(DEMO_ROOT)" PAAS_LOCAL=1 .venv/bin/paas server:down || true
+
+docs: bootstrap
+	@PAAS_ROOT=$$(mktemp -d) PAAS_LOCAL=1 .venv/bin/python scripts/gen_commands_doc.py
