@@ -217,3 +217,18 @@ def test_deploy_an_existing_image_and_limit_resources(server, make_app):
         assert limits == [str(256 * 2**20), str(500_000_000)]
     finally:
         server.paas("apps:destroy", other, "--force")
+
+
+def test_dockerignore_is_honoured_and_run_sees_the_release_config(server, make_app):
+    source = make_app("python")
+    source.write(".dockerignore", "secret.txt\n")
+    source.write("secret.txt", "do not ship\n")
+    source.commit("ignore a file")
+    source.push()
+    server.paas("config:set", source.app, "GREETING=from run", check=True)
+    listing = server.paas("run", source.app, "--", "sh", "-c", "ls /app; echo \"$GREETING\"; id -un", check=True)
+    files = listing.stdout.split()
+    assert "app.py" in files and "secret.txt" not in files
+    assert "from run" in listing.stdout and listing.stdout.strip().endswith("app")
+    failed = server.paas("run", source.app, "--", "sh", "-c", "exit 9")
+    assert failed.returncode == 9
