@@ -52,7 +52,7 @@ def run(
     raise typer.Exit(code)
 
 
-@app.command("enter")
+@app.command("enter", context_settings={"allow_interspersed_args": False})
 def enter(
     app_name: AppArg,
     target: Annotated[str, typer.Argument(metavar="[TYPE.N]")] = "web.1",
@@ -74,5 +74,8 @@ def enter(
     docker = shutil.which("docker")
     if docker is None:
         raise NotFound("the docker CLI is not installed")
+    command = list(command or [])
+    if command[:1] == ["--"]:
+        command = command[1:]
     flags = ["-i", "-t"] if sys.stdin.isatty() else ["-i"]
     raise typer.Exit(subprocess.call([docker, "exec", *flags, match[0].id, *(command or ["/bin/sh"])]))

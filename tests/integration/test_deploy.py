@@ -232,3 +232,26 @@ def test_dockerignore_is_honoured_and_run_sees_the_release_config(server, make_a
     assert "from run" in listing.stdout and listing.stdout.strip().endswith("app")
     failed = server.paas("run", source.app, "--", "sh", "-c", "exit 9")
     assert failed.returncode == 9
+
+
+def test_workers_stop_start_and_enter(server, make_app):
+    source = make_app("python")
+    source.write("Procfile", "web: gunicorn --bind 0.0.0.0:$PORT app:app\nworker: sh -c 'echo worker up; exec sleep 600'\n")
+    source.commit("a worker")
+    source.push()
+    server.paas("ps:set", source.app, "worker.strategy", "stop-first", check=True)
+    server.paas("ps:scale", source.app, "worker=1", check=True)
+    report = json.loads(server.paas("ps:report", source.app, "--format", "json", check=True).stdout)
+    assert sorted(r["process"] for r in report if r["serving"]) == ["web.1", "worker.1"]
+    server.paas("ps:restart", source.app, check=True)
+    after = json.loads(server.paas("ps:report", source.app, "--format", "json", check=True).stdout)
+    assert sorted(r["process"] for r in after if r["serving"]) == ["web.1", "worker.1"]
+    assert {r["container"] for r in after if r["serving"]}.isdisjoint({r["container"] for r in report})
+
+    entered = server.paas("enter", source.app, "web.1", "id", "-un", check=True)
+    assert entered.stdout.strip() == "app"
+
+    server.paas("ps:stop", source.app, check=True)
+    assert server.get(source.app)[0] == 503
+    server.paas("ps:start", source.app, check=True)
+    assert server.get(source.app)[0] == 200
