@@ -29,6 +29,20 @@ def check(actor: Actor, command: str, app: str | None, args: list[str]) -> None:
         raise AccessDenied(f"{command} is for the app's owner and admins")
     if not lifecycle.can_access(target, actor):
         raise AccessDenied(f"you have no access to app {app!r}")
+    if command == "deploy":
+        image = _option_value(args, "--image")
+        if image is not None and not image.startswith(f"paas/{app}:"):
+            # Another app's image would hand over its code; a pull could fill the disk.
+            raise AccessDenied(f"only admins may deploy images other than paas/{app}:*")
+
+
+def _option_value(args: list[str], flag: str) -> str | None:
+    for i, word in enumerate(args):
+        if word == flag and i + 1 < len(args):
+            return args[i + 1]
+        if word.startswith(flag + "="):
+            return word.split("=", 1)[1]
+    return None
 
 
 def grant(app: str, key_name: str) -> None:

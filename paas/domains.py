@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from paas import apps, lifecycle, names, settings, store
-from paas.errors import Conflict, NotFound
+from paas import apps, identity, lifecycle, names, settings, store
+from paas.errors import AccessDenied, Conflict, NotFound
 
 
 def global_domain() -> str | None:
@@ -24,6 +24,13 @@ def hosts_for(app: str) -> list[str]:
 def add(app: str, domain: str) -> str:
     domain = names.domain(domain)
     app_id = apps.get(app).id
+    base = global_domain()
+    if base and (domain == base or domain.endswith("." + base)) and domain != f"{app}.{base}":
+        # Names under the global domain belong to the apps they name (and to future ones).
+        raise Conflict(f"{domain} is under the global domain {base}, whose names are reserved for apps",
+                       hint="use a domain of your own")
+    if domain.startswith("*.") and identity.current().role != "admin":
+        raise AccessDenied("wildcard domains are for admins only")
     with store.transaction() as db:
         row = db.execute("SELECT a.name FROM domains d JOIN apps a ON a.id = d.app_id WHERE domain = ?", (domain,)).fetchone()
         if row:

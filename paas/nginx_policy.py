@@ -28,46 +28,75 @@ ALLOWED = {
 }
 
 
-def statements(text: str) -> list[tuple[str, list[str]]]:
-    """(directive, arguments) for every statement and block opener, comments stripped."""
+def statements(text: str) -> list[tuple[str, list[str], str | None]]:
+    """(directive, arguments, enclosing block) for every statement and block opener.
+
+    Tokenised the way nginx does it (ngx_conf_read_token): `#` starts a comment and quotes
+    start a string only at the beginning of a word, `\\` escapes the next character, and a
+    quoted string must be followed by a separator. Any mismatch would let a template hide a
+    directive from this check, so anything unusual is refused.
+    """
+    result: list[tuple[str, list[str], str | None]] = []
+    blocks: list[str] = []
     tokens: list[str] = []
-    result: list[tuple[str, list[str]]] = []
-    i = 0
-    while i < len(text):
+    i, n = 0, len(text)
+    while i < n:
         ch = text[i]
-        if ch == "#":
+        if ch.isspace():
+            i += 1
+        elif ch == "#":
             end = text.find("\n", i)
-            i = len(text) if end < 0 else end
-        elif ch in "\"'":
-            end = i + 1
-            while end < len(text) and text[end] != ch:
-                end += 2 if text[end] == "\\" else 1
-            if end >= len(text):
-                raise InvalidInput("nginx.conf.j2: unterminated quote")
-            tokens.append(text[i + 1 : end])
-            i = end + 1
+            i = n if end < 0 else end
         elif ch in ";{}":
-            if ch == "}" and tokens:
-                raise InvalidInput(f"nginx.conf.j2: the statement {tokens[0]!r} has no ';'")
-            if tokens:
-                result.append((tokens[0], tokens[1:]))
-            elif ch != "}":
-                raise InvalidInput(f"nginx.conf.j2: empty statement before {ch!r}")
-            tokens = []
+            if ch == "}":
+                if tokens:
+                    raise InvalidInput(f"nginx.conf.j2: the statement {tokens[0]!r} has no ';'")
+                if not blocks:
+                    raise InvalidInput("nginx.conf.j2: '}' without a block")
+                blocks.pop()
+            else:
+                if not tokens:
+                    raise InvalidInput(f"nginx.conf.j2: empty statement before {ch!r}")
+                result.append((tokens[0], tokens[1:], blocks[-1] if blocks else None))
+                if ch == "{":
+                    blocks.append(tokens[0])
+                tokens = []
             i += 1
-        elif ch.isspace():
-            i += 1
+        elif ch in "\"'":
+            end, word = i + 1, []
+            while end < n and text[end] != ch:
+                if text[end] == "\\" and end + 1 < n:
+                    end += 1
+                word.append(text[end])
+                end += 1
+            if end >= n:
+                raise InvalidInput("nginx.conf.j2: unterminated quote")
+            if end + 1 < n and not (text[end + 1].isspace() or text[end + 1] in ";{}"):
+                raise InvalidInput("nginx.conf.j2: a quoted string must be followed by a space or ';'")
+            tokens.append("".join(word))
+            i = end + 1
         else:
-            match = re.compile(r"[^\s;{}\"'#]+").match(text, i)
-            tokens.append(match.group(0))
-            i = match.end()
-    if tokens:
-        raise InvalidInput("nginx.conf.j2: the last statement has no ';'")
+            word = []
+            while i < n and not text[i].isspace() and text[i] not in ";{}":
+                if text[i] == "\\" and i + 1 < n:
+                    i += 1
+                word.append(text[i])
+                i += 1
+            tokens.append("".join(word))
+    if tokens or blocks:
+        raise InvalidInput("nginx.conf.j2: the last statement has no ';' or a block is not closed")
     return result
 
 
 def check(text: str, app: str, listen: str, hosts: list[str] | tuple[str, ...] | None = None) -> None:
-    for directive, args in statements(text):
+    for directive, args, parent in statements(text):
+        if directive == "server" and parent == "upstream":
+            if not args or not re.fullmatch(r"[0-9]{1,3}(\.[0-9]{1,3}){3}:[0-9]{1,5}", args[0]) or any(
+                    not re.fullmatch(r"(max_fails|fail_timeout|weight)=[0-9]+s?|backup|down", a) for a in args[1:]):
+                raise InvalidInput("nginx.conf.j2: upstream servers must be IPv4:port of the app's own containers")
+            continue
+        if directive in ("server", "upstream") and parent is not None:
+            raise InvalidInput(f"nginx.conf.j2: {directive!r} is only allowed at the top level")
         if directive not in ALLOWED:
             raise InvalidInput(f"nginx.conf.j2: the directive {directive!r} is not allowed in an app's template",
                                hint="allowed: proxy_*, location, add_header, rewrite, return, gzip ... "

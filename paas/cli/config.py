@@ -24,6 +24,13 @@ def _split_app(app_name: str | None, rest: list[str], is_global: bool) -> tuple[
 
 
 def _read_value_source(source: str) -> str:
+    from paas import identity
+
+    if source != "-" and identity.current().via_ssh:
+        # Over SSH, a path names a file on the server: never let a key read the server's files.
+        # (The laptop client sends the content of its own files instead.)
+        raise InvalidInput(f"{source}: over SSH only K=@- (standard input) can read a value",
+                           hint="the paas laptop client reads K=@file on your machine and sends it")
     if source == "-":
         stream = getattr(sys.stdin, "buffer", None)
         data = stream.read() if stream is not None else sys.stdin.read().encode("utf-8", "surrogateescape")

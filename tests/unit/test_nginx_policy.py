@@ -48,4 +48,15 @@ def test_templates_reaching_outside_are_refused(bad, reason):
 
 
 def test_statements_split_like_nginx():
-    assert nginx_policy.statements('a "b;c" d; e { f; }') == [("a", ["b;c", "d"]), ("e", []), ("f", [])]
+    assert nginx_policy.statements('a "b;c" d; e { f; }') == [("a", ["b;c", "d"], None), ("e", [], None), ("f", [], "e")]
+
+
+@pytest.mark.parametrize("hidden", [
+    "upstream paas-web { server unix:/var/run/docker.sock; }",             # an upstream to the Docker API
+    "server { listen 8080; add_header X b#; root /var/lib/paas;\n add_header Y c; }",  # '#' mid-word is no comment
+    'server { listen 8080; add_header X a"; root /; add_header Y "b; }',    # '"' mid-word is no quote
+    "server { listen 8080; location / { server 1.2.3.4:80; } }",
+])
+def test_tricks_that_hide_directives_from_a_naive_parser_are_refused(hidden):
+    with pytest.raises(InvalidInput):
+        nginx_policy.check(hidden, "web", "8080")

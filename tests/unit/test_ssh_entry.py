@@ -485,3 +485,31 @@ def test_any_key_may_create_an_app_and_then_owns_it(role, keyring, door):
     assert door(KEY_OF[role], "config:set newapp A=1")[0] == 0
     if role != "admin":
         assert door("mallory" if role != "stranger" else "alice", "apps:report newapp")[0] == 13
+
+
+# Review findings: no key may read server files, take hostnames or run other apps' images ----
+
+
+def test_config_set_over_ssh_cannot_read_server_files(keyring, door, tmp_path):
+    secret = tmp_path / "server-secret"
+    secret.write_text("server only")
+    code, out, err = door("alice", f"config:set web X=@{secret}")
+    assert code == 2 and "only K=@- (standard input)" in err
+    assert "X" not in config.vars_of("web")
+
+
+def test_domains_under_the_global_domain_are_reserved_for_their_apps(keyring, door):
+    from paas import settings
+
+    settings.set_value("domains", None, "global", "apps.test")
+    apps.create("victim", owner="root")
+    code, out, err = door("alice", "domains:add web victim.apps.test")
+    assert code != 0 and "reserved for apps" in err
+    code, out, err = door("alice", "domains:add web *.example.test")
+    assert code == 13 and "wildcard domains are for admins only" in err
+    assert door("alice", "domains:add web www.example.test")[0] == 0
+
+
+def test_only_admins_deploy_foreign_images(keyring, door):
+    code, out, err = door("alice", "deploy web --image paas/other:v1")
+    assert code == 13 and "only admins may deploy images other than paas/web:*" in err
