@@ -31,13 +31,10 @@ def create(name: str, owner: str | None = None) -> App:
     with store.transaction() as db:
         if db.execute("SELECT 1 FROM apps WHERE name = ?", (name,)).fetchone():
             raise Conflict(f"app {name!r} already exists")
-        cur = db.execute(
+        # No formation rows yet: web defaults to 1 until app.json or ps:scale says otherwise.
+        db.execute(
             "INSERT INTO apps (name, owner, created_at) VALUES (?, ?, ?)",
             (name, owner, time.time()),
-        )
-        db.execute(
-            "INSERT INTO formation (app_id, process, quantity) VALUES (?, 'web', 1)",
-            (cur.lastrowid,),
         )
     return get(name)
 

@@ -150,15 +150,19 @@ def rollback(app: str, version: int | None = None) -> Release:
         return release
 
 
-def activate(app: str, release: Release) -> None:
-    """Blue/green: start, check, route, mark live, retire. Caller holds the app lock."""
+def activate(app: str, release: Release, release_phase: bool = True) -> None:
+    """Blue/green: start, check, route, mark live, retire. Caller holds the app lock.
+
+    `release_phase=False` (restart, start, restore of the live release) skips predeploy and
+    the `release:` command: migrations ran when the release first went live."""
     started_at = time.monotonic()
     manifest = manifest_of(release)
     formation.seed(app, manifest.formation)
     reap(app)
     try:
         failpoints.reached("release-phase")
-        run_release_phase(app, release, manifest)
+        if release_phase:
+            run_release_phase(app, release, manifest)
     except BaseException:
         _mark_failed(app, release)
         raise
@@ -316,7 +320,7 @@ def restart(app: str) -> None:
         release = releases.current(app)
         if release is None:
             raise NotFound(f"{app} is not deployed")
-        activate(app, release)
+        activate(app, release, release_phase=False)
 
 
 def stop(app: str) -> None:

@@ -10,10 +10,13 @@ from paas.errors import InvalidInput
 MAX_PER_TYPE = 50
 
 
+DEFAULTS = {"web": 1}  # like Heroku: one web, no other process until asked
+
+
 def get(app: str) -> dict[str, int]:
     app_id = apps.get(app).id
     rows = store.query("SELECT process, quantity FROM formation WHERE app_id = ? ORDER BY process", (app_id,))
-    return {r["process"]: r["quantity"] for r in rows}
+    return dict(sorted({**DEFAULTS, **{r["process"]: r["quantity"] for r in rows}}.items()))
 
 
 def parse_changes(items: list[str]) -> dict[str, int]:

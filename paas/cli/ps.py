@@ -135,13 +135,22 @@ def restore(
 
     if bool(app_name) == all_apps:
         raise InvalidInput("give an APP or --all")
+    from paas.errors import PaasError
+
     router.start()
     targets = [a.name for a in apps.list_all()] if all_apps else [app_name]
+    failed = []
     for name in targets:
         if releases.current(name) is None:
             continue
         console.step(f"Restoring {name}")
-        deploy.restart(name)
+        try:
+            deploy.restart(name)
+        except PaasError as exc:  # one broken app must not keep the others down
+            console.error(f"{name}: {exc.message}", exc.hint)
+            failed.append(name)
+    if failed:
+        raise PaasError(f"could not restore {', '.join(failed)}; every other app is back")
 
 
 @app.command("ps:set")

@@ -32,6 +32,7 @@ def _labels(app: str, release: Release, role: str) -> dict[str, str]:
 def run_captured(app: str, release: Release, argv: list[str], role: str, on_line: Callable[[str], None],
                  extra_env: dict[str, str] | None = None) -> int:
     """Run to completion, streaming output lines; the container is removed afterwards."""
+    docker_api.ensure_network()
     container = docker_api.client().containers.run(
         release.image, command=argv, name=f"{app}.{role}.v{release.version}.{secrets.token_hex(3)}",
         environment=_env(app, release, extra_env), labels=_labels(app, release, role), detach=True,
@@ -60,6 +61,7 @@ def run_attached(app: str, release: Release, argv: list[str], extra_env: dict[st
     Config values are passed through the environment of the docker client (`-e KEY`), never
     on its command line, so they do not show in process lists.
     """
+    docker_api.ensure_network()
     docker = shutil.which("docker")
     if docker is None:
         return run_captured(app, release, argv, "run", lambda line: print(line, flush=True), extra_env)

@@ -20,7 +20,7 @@ def _rows():
 
 def test_defaults(web):
     assert settings.get("checks", web, "wait") == "0.5"
-    assert settings.get("checks", web, "attempts") == "30"
+    assert settings.get("checks", web, "attempts") == "300"
     assert settings.get("ps", web, "strategy") == "start-first"
     assert settings.get("ps", web, "stop-timeout") == "10"
     assert settings.get("ps", web, "restart-policy") == "unless-stopped"
