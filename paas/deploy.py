@@ -14,7 +14,8 @@ import subprocess
 import sys
 import time
 
-from paas import appjson, apps, config, console, failpoints, formation, gitrepo, identity, locks, releases, router, serving, settings
+from paas import (appjson, apps, config, console, failpoints, formation, gitrepo, identity, locks, releases,
+                  router, serving, settings, store)
 from paas.errors import DeployFailed, InvalidInput, NotFound
 from paas.models import Release, RunningContainer
 from paas.runtime import plan, scheduler
@@ -175,18 +176,22 @@ def activate(app: str, release: Release, release_phase: bool = True) -> None:
         scheduler.stop_all([c for c in old if c.process in stop_first], int(settings.get("ps", app, "stop-timeout")))
     new = _start_and_check(app, release, specs, port, manifest)
     web = [c for c in new if c.process == "web"]
+    new_ids = {c.id for c in new}
     route_switched = False
     try:
+        # Recorded before nginx may route to them, so no reap can stop them meanwhile.
+        serving.add_remove(app, new_ids, set())
         failpoints.reached("route-switch")
         route(app, web, has_web="web" in release.processes and wanted.get("web", 1) > 0, release=release)
         route_switched = True
-        serving.replace(app, {c.id for c in new})
-        releases.mark_live(app, release.version)
+        with store.transaction():  # the switch of record: one commit
+            serving.replace(app, new_ids)
+            releases.mark_live(app, release.version)
     except BaseException:
         # Before "live", nothing may change: drop the new containers, put the old route back.
         _mark_failed(app, release)
+        serving.add_remove(app, set(), new_ids)
         if route_switched:
-            serving.replace(app, {c.id for c in old})
             route(app, [c for c in old if c.process == "web"], has_web=bool(old))
         scheduler.stop_all(new, 0)
         raise
@@ -331,12 +336,30 @@ def stop(app: str) -> None:
         scheduler.stop_all(running, int(settings.get("ps", app, "stop-timeout")))
 
 
-def reap(app: str) -> list[RunningContainer]:
-    """Stop containers that serve no more: left by a crashed command or awaiting retirement."""
+def _stale(app: str) -> list[RunningContainer]:
+    """Containers that serve no more: not in the serving set, or of a release that failed
+    (a killed deploy may have recorded its containers before it could finish)."""
     current = serving.ids(app)
-    stale = [c for c in containers(app) if c.id not in current]
+    failed = {r.version for r in releases.list_for(app) if r.status == "failed"}
+    return [c for c in containers(app) if c.id not in current or c.release in failed]
+
+
+def reap(app: str) -> list[RunningContainer]:
+    """Stop stale containers now (left by a crashed command or awaiting retirement)."""
+    stale = _stale(app)
     scheduler.stop_all(stale, int(settings.get("ps", app, "stop-timeout")))
+    if stale:
+        serving.add_remove(app, set(), {c.id for c in stale})
     return stale
+
+
+def recover(app: str) -> None:
+    """After a command died mid-way: stop what it left, route to what serves (app lock held)."""
+    reap(app)
+    live = releases.current(app)
+    if live is not None and "web" in live.processes:
+        web = [c for c in serving_containers(app) if c.process == "web"]
+        route(app, web, has_web=bool(web), release=live)
 
 
 def schedule_retire(app: str) -> None:
@@ -352,8 +375,7 @@ def schedule_retire(app: str) -> None:
 def retire(app: str) -> list[RunningContainer]:
     failpoints.reached("retire")
     with locks.app_lock(app):
-        current = serving.ids(app)
-        stale = [c for c in containers(app) if c.id not in current]
+        stale = _stale(app)  # decided under the lock, stopped outside it (SIGTERM takes time)
     scheduler.stop_all(stale, int(settings.get("ps", app, "stop-timeout")))
     return stale
 

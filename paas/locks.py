@@ -46,11 +46,15 @@ def hold(name: str, what: str, wait: float | None = None) -> Iterator[None]:
 
 @contextlib.contextmanager
 def app_lock(app: str, wait: float | None = None) -> Iterator[None]:
-    """The app's lock; on entry, whatever a dead holder left half-done is cleaned up."""
+    """The app's lock. On entry, if a dead holder left a release half-done, that release is
+    marked failed, its containers are stopped and the route is redrawn from what serves."""
     with hold(f"app-{app}", f"app {app}", wait):
         from paas import releases
 
-        releases.fail_abandoned(app)
+        if releases.fail_abandoned(app):
+            from paas import deploy
+
+            deploy.recover(app)
         yield
 
 

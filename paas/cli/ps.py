@@ -60,11 +60,14 @@ def report(app_name: AppArg, fmt: Format = "text") -> None:
 
     check_format(fmt)
     apps.get(app_name)
-    current = serving.ids(app_name)
+    live = releases.current(app_name)
+    # Serving: recorded as serving and of the live release (a deploy in flight records its
+    # new containers a moment before they take traffic).
+    current = serving.ids(app_name) if live else set()
     rows = [
         {
             "process": f"{c.process}.{c.index}", "release": f"v{c.release}", "state": c.state,
-            "serving": c.id in current, "uptime": _uptime(c.started_at),
+            "serving": c.id in current and c.release == live.version, "uptime": _uptime(c.started_at),
             "address": f"{c.address}:{c.port}" if c.address and c.port else (c.address or "-"),
             "container": c.name,
         }
