@@ -249,7 +249,7 @@ def reload(drain_timeout: float = 30.0) -> None:
     while time.monotonic() < deadline:
         if not (old_workers & _children(pid)):
             return
-        time.sleep(0.02)
+        time.sleep(0.005)
 
 
 def app_config_path(app: str) -> Path:

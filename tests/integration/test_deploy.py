@@ -255,3 +255,17 @@ def test_workers_stop_start_and_enter(server, make_app):
     assert server.get(source.app)[0] == 503
     server.paas("ps:start", source.app, check=True)
     assert server.get(source.app)[0] == 200
+
+
+def test_apps_built_from_the_same_tree_keep_their_own_images(server, make_app):
+    import subprocess
+
+    first, second = make_app("python"), make_app("python")
+    first.push()
+    second.push()  # the same tree: Docker gives both tags one image
+    server.paas("apps:destroy", first.app, "--force", check=True)
+    tags = subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}", f"paas/{second.app}"],
+                          capture_output=True, text=True).stdout.split()
+    assert tags == [f"paas/{second.app}:v1"]
+    server.paas("ps:restart", second.app, check=True)
+    assert server.get(second.app)[0] == 200

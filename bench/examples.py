@@ -1,0 +1,36 @@
+"""Group `examples`: cold deploy and warm redeploy of every example app, git push to serving.
+
+Each is compared with the sum of its raw steps measured in the same run (bench/pipeline.py):
+SDK build (nocache for cold, with cache for warm) + container start to first 200 + `nginx -t`
+and reload. "Serving" is detected by polling the app's vhost through nginx until the new body
+(or, for a first deploy, any 200) comes back.
+
+Cold deploys build every layer (apt runtime, pip/npm, the app), so they are dominated by the
+package mirrors' speed and run only in full runs; --quick measures warm redeploys only.
+"""
+
+from __future__ import annotations
+
+from bench import pipeline
+from bench.common import Row
+
+GROUP = "examples"
+RAW_COLD = "raw: SDK build nocache + start to 200 + nginx -t/reload"
+RAW_WARM = "raw: SDK build cached + start to 200 + nginx -t/reload"
+
+
+def measure(quick: bool) -> list[Row]:
+    rows: list[Row] = []
+    names = pipeline.examples()
+    if not quick:
+        for example in names:
+            m = pipeline.cold(example)
+            rows.append(Row(GROUP, f"{example}: cold deploy, push → serving", [p.to_serving for p in m.pushes], "s",
+                            baseline=RAW_COLD, baseline_samples=m.raw_sums, target="<= 1.5x",
+                            note=m.error or "n=1, nothing cached"))
+    for example in names:
+        m = pipeline.warm(example, pipeline.warm_reps(example, quick))
+        rows.append(Row(GROUP, f"{example}: warm redeploy, push → serving", [p.to_serving for p in m.pushes], "s",
+                        baseline=RAW_WARM, baseline_samples=m.raw_sums, target="<= 1.5x; < 4 s",
+                        note=m.error or f"buildpack {m.buildpack}"))
+    return rows
