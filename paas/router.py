@@ -182,12 +182,18 @@ def write_main() -> Path:
 
 
 def master_pid() -> int | None:
+    """The running master's pid: alive, not a zombie (a killed master whose parent never
+    reaped it still answers kill 0), and really an nginx (pids get reused)."""
     try:
         pid = int((prefix() / "nginx.pid").read_text().strip())
-        os.kill(pid, 0)
-        return pid
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, ValueError):
         return None
+    state = stat[stat.rfind(")") + 2 :].split()[0]
+    if state in ("Z", "X") or b"nginx" not in cmdline:
+        return None
+    return pid
 
 
 def _children(pid: int) -> set[int]:

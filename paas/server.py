@@ -33,13 +33,14 @@ def save_info(info: dict) -> None:
 
 
 def _pid_alive(pid: int | None) -> bool:
+    """Alive and not a zombie (an unreaped dead process still answers kill 0)."""
     if not pid:
         return False
     try:
-        os.kill(pid, 0)
-        return True
+        stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return False
+    return stat[stat.rfind(")") + 2 :].split()[0] not in ("Z", "X")
 
 
 def _read_pid(path: Path) -> int | None:
