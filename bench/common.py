@@ -398,17 +398,9 @@ def cleanup_bench_docker() -> None:
 
 
 def nginx_workers(master: int) -> set[int]:
-    kids = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            fields = stat[stat.rfind(")") + 2:].split()
-            if int(fields[1]) == master:
-                kids.add(int(entry.name))
-    return kids
+    from paas.router import _children  # the same /proc scan paas uses to wait for old workers
+
+    return _children(master)
 
 
 def nginx_test_reload(prefix: Path, wait_new_workers: bool = False) -> float:
