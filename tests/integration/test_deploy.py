@@ -269,3 +269,23 @@ def test_apps_built_from_the_same_tree_keep_their_own_images(server, make_app):
     assert tags == [f"paas/{second.app}:v1"]
     server.paas("ps:restart", second.app, check=True)
     assert server.get(second.app)[0] == 200
+
+
+def test_builds_work_on_another_stack_image(server, make_app):
+    import subprocess
+
+    subprocess.run(["docker", "tag", "paas/stack:bookworm", "paas-test/other-stack:1"], check=True)
+    server.paas("stack:set", "paas-test/other-stack:1", check=True)
+    try:
+        listed = json.loads(server.paas("stack:list", "--format", "json", check=True).stdout)
+        assert {"image": "paas-test/other-stack:1", "present": True, "in_use": True} in listed
+        source = make_app("python")
+        source.push()
+        assert server.get(source.app)[0] == 200
+        server.paas("stack:set", "paas-test/missing:1", check=True)
+        source.commit("again")
+        missing = source.push(check=False)
+        assert missing.returncode != 0 and "paas-test/missing:1 is not on this host" in missing.stderr
+    finally:
+        server.paas("stack:set", "--reset", check=True)
+        subprocess.run(["docker", "rmi", "paas-test/other-stack:1"], capture_output=True)
