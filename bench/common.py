@@ -398,9 +398,9 @@ def cleanup_bench_docker() -> None:
 
 
 def nginx_workers(master: int) -> set[int]:
-    from paas.router import _children  # the same /proc scan paas uses to wait for old workers
+    from paas import procs  # the same /proc scan paas uses to wait for old workers
 
-    return _children(master)
+    return procs.children(master)
 
 
 def nginx_test_reload(prefix: Path, wait_new_workers: bool = False) -> float:

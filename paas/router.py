@@ -16,7 +16,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from paas import lifecycle, locks, names, paths, settings
+from paas import lifecycle, locks, names, paths, procs, settings
 from paas.errors import DeployFailed, InvalidInput, ServiceUnavailable
 from paas.models import Route
 
@@ -182,32 +182,12 @@ def write_main() -> Path:
 
 
 def master_pid() -> int | None:
-    """The running master's pid: alive, not a zombie (a killed master whose parent never
-    reaped it still answers kill 0), and really an nginx (pids get reused)."""
+    """The running master's pid: alive, not a zombie, and really an nginx (pids get reused)."""
     try:
         pid = int((prefix() / "nginx.pid").read_text().strip())
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, ValueError):
         return None
-    state = stat[stat.rfind(")") + 2 :].split()[0]
-    if state in ("Z", "X") or b"nginx" not in cmdline:
-        return None
-    return pid
-
-
-def _children(pid: int) -> set[int]:
-    kids = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            fields = stat[stat.rfind(")") + 2 :].split()
-            if int(fields[1]) == pid:
-                kids.add(int(entry.name))
-    return kids
+    return pid if procs.running(pid) and b"nginx" in procs.command_line(pid) else None
 
 
 def start() -> int:
@@ -234,9 +214,7 @@ def stop() -> bool:
         return False
     os.kill(pid, signal.SIGQUIT)
     for _ in range(100):
-        try:
-            os.kill(pid, 0)
-        except OSError:
+        if not procs.running(pid):
             return True
         time.sleep(0.05)
     os.kill(pid, signal.SIGTERM)
@@ -249,11 +227,11 @@ def reload(drain_timeout: float = 30.0) -> None:
     if pid is None:
         start()
         return
-    old_workers = _children(pid)
+    old_workers = procs.children(pid)
     os.kill(pid, signal.SIGHUP)
     deadline = time.monotonic() + drain_timeout
     while time.monotonic() < deadline:
-        if not (old_workers & _children(pid)):
+        if not (old_workers & procs.children(pid)):
             return
         time.sleep(0.005)
 

@@ -15,7 +15,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from paas import console, keys, lifecycle, paths, router
+from paas import console, keys, lifecycle, paths, procs, router
 from paas.errors import InvalidInput, ServiceUnavailable
 
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
@@ -30,17 +30,6 @@ def save_info(info: dict) -> None:
     tmp = _info_path().with_suffix(".tmp")
     tmp.write_text(json.dumps(info, indent=2))
     os.replace(tmp, _info_path())
-
-
-def _pid_alive(pid: int | None) -> bool:
-    """Alive and not a zombie (an unreaped dead process still answers kill 0)."""
-    if not pid:
-        return False
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rfind(")") + 2 :].split()[0] not in ("Z", "X")
 
 
 def _read_pid(path: Path) -> int | None:
@@ -126,7 +115,7 @@ def _sshd_config(port: int, user: str) -> str:
 def ensure_sshd(port: int, user: str) -> bool:
     ssh = paths.ssh()
     pid = _read_pid(ssh / "sshd.pid")
-    if _pid_alive(pid):
+    if procs.running(pid):
         return False
     host_key = ssh / "ssh_host_ed25519_key"
     if not host_key.exists():
@@ -141,7 +130,7 @@ def ensure_sshd(port: int, user: str) -> bool:
     if result.returncode != 0:
         raise ServiceUnavailable(f"sshd did not start: {result.stderr.strip()}")
     for _ in range(100):
-        if _pid_alive(_read_pid(ssh / "sshd.pid")):
+        if procs.running(_read_pid(ssh / "sshd.pid")):
             break
         time.sleep(0.05)
     host_pub = (ssh / "ssh_host_ed25519_key.pub").read_text().split()
@@ -219,7 +208,7 @@ def status() -> dict:
     return {
         "root": str(paths.root()),
         "docker": docker_answers(),
-        "sshd": _pid_alive(ssh_pid),
+        "sshd": procs.running(ssh_pid),
         "ssh_port": info.get("ssh_port"),
         "nginx": router.master_pid() is not None,
         "http_port": info.get("http_port"),
@@ -235,12 +224,12 @@ def down() -> list[str]:
         stopped.append("nginx")
     if started.get("sshd"):
         pid = _read_pid(paths.ssh() / "sshd.pid")
-        if _pid_alive(pid):
+        if procs.running(pid):
             os.kill(pid, signal.SIGTERM)
             stopped.append("sshd")
     if started.get("dockerd"):
         pid = _read_pid(paths.run() / "dockerd.pid")
-        if _pid_alive(pid):
+        if procs.running(pid):
             os.kill(pid, signal.SIGTERM)
             stopped.append("dockerd")
     info["started"] = {}

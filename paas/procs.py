@@ -1,0 +1,41 @@
+"""Processes as Linux's /proc shows them: whether one runs, and its children.
+
+`kill(pid, 0)` is not enough: a killed daemon that nobody reaped (no init in a container)
+stays a zombie and still answers it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state first, then the parent)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.rfind(")") + 2 :].split()
+
+
+def running(pid: int | None) -> bool:
+    """Alive and not a zombie."""
+    fields = _stat_fields(pid) if pid else None
+    return bool(fields) and fields[0] not in ("Z", "X")
+
+
+def command_line(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def children(pid: int) -> set[int]:
+    kids = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat_fields(int(entry.name))
+            if fields and int(fields[1]) == pid:
+                kids.add(int(entry.name))
+    return kids
