@@ -14,8 +14,8 @@ import subprocess
 import sys
 import time
 
-from paas import (appjson, apps, config, console, failpoints, formation, gitrepo, identity, locks, releases,
-                  router, serving, settings, store)
+from paas import (appjson, apps, config, console, failpoints, formation, gitrepo, identity, locks, names,
+                  releases, router, serving, settings, store)
 from paas.errors import DeployFailed, InvalidInput, NotFound
 from paas.models import Release, RunningContainer
 from paas.runtime import plan, scheduler
@@ -76,9 +76,8 @@ def deploy_image(app: str, image: str) -> Release:
             raise NotFound(f"image {image} is not on this host and cannot be pulled")
         release = releases.create(app, description=f"Deploy image {image}", config=config.effective(app),
                                   author=identity.current().name)
-        tag = f"paas/{app}:{release.tag}"
-        repo, _, tag_name = tag.partition(":")
-        docker_api.tag(image, repo, tag_name)
+        tag = names.image_tag(app, release.version)
+        docker_api.tag(image, tag)
         image_config = docker_api.image_config(tag)
         exposed = image_config.get("ExposedPorts") or {}
         port = next((int(k.split("/")[0]) for k in exposed if k.split("/")[0].isdigit()), 5000)
@@ -396,7 +395,7 @@ def teardown(app: str) -> None:
 
 def rename_running(old: str, new: str) -> None:
     """Rename a deployed app: retag its images, move its repo, redeploy under the new name."""
-    from paas import names, paths
+    from paas import paths
     from paas.runtime import docker_api
 
     with locks.app_lock(old), locks.app_lock(new):
@@ -407,8 +406,7 @@ def rename_running(old: str, new: str) -> None:
         for release in releases.list_for(new):
             if release.image and docker_api.image_exists(release.image):
                 tag = names.image_tag(new, release.version)
-                repo, _, tag_name = tag.partition(":")
-                docker_api.tag(release.image, repo, tag_name)
+                docker_api.tag(release.image, tag)
                 releases.update(new, release.version, image=tag)
         old_containers = docker_api.list_containers(old)
         router.apply({old: None})

@@ -154,7 +154,7 @@ def _docker_build(source: Path, dockerfile_name: str, tag: str, app: str, versio
     if runtime_name and first_run["layer"]:
         # Pin the language runtime layer: destroying the last app of a language must not
         # throw away the apt-installed runtime every other app of it would rebuild.
-        docker_api.tag(first_run["layer"], f"paas-runtime/{runtime_name}", "latest")
+        docker_api.tag(first_run["layer"], f"paas-runtime/{runtime_name}:latest")
     return image_id
 
 

@@ -76,7 +76,9 @@ def try_pull(name: str) -> bool:
         return False
 
 
-def tag(image: str, repository: str, tag_name: str) -> None:
+def tag(image: str, target: str) -> None:
+    """Give `image` the full tag `target` (repository:tag)."""
+    repository, _, tag_name = target.rpartition(":")
     client().images.get(image).tag(repository, tag_name)
 
 

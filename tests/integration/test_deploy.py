@@ -289,3 +289,16 @@ def test_builds_work_on_another_stack_image(server, make_app):
     finally:
         server.paas("stack:set", "--reset", check=True)
         subprocess.run(["docker", "rmi", "paas-test/other-stack:1"], capture_output=True)
+
+
+def test_rename_a_running_app(server, make_app):
+    source = make_app("python")
+    source.push()
+    new = f"{source.app}-renamed"
+    server.paas("apps:rename", source.app, new, check=True)
+    try:
+        assert server.get(new)[1].startswith("Hello from paas! release=v1")
+        assert server.get(source.app)[0] == 404
+        assert releases(server, new)[0]["image"] == f"paas/{new}:v1"
+    finally:
+        server.paas("apps:destroy", new, "--force")
