@@ -219,7 +219,7 @@ def _start_and_check(app, release, specs, port, manifest) -> list[RunningContain
         console.step("Starting " + ", ".join(f"{n} {p}" for p, n in sorted(counts.items())))
     policy = settings.get("ps", app, "restart-policy")
     failpoints.reached("start")
-    results = scheduler.start_all(specs, scheduler.new_generation(), policy)
+    results = scheduler.start_all(specs, policy)
     started = [c for _, c, _ in results if c is not None]
     failpoints.reached("health-check")
     errors = [f"{s.process}.{s.index}: {err}" for s, c, err in results if err]

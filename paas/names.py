@@ -18,7 +18,6 @@ LABEL_RELEASE = "paas.release"
 LABEL_ROLE = "paas.role"  # "process" for formation containers, "run" for one-offs, "release" for release phase
 LABEL_PORT = "paas.port"
 LABEL_STACK = "paas.stack"
-LABEL_GENERATION = "paas.generation"  # which activation started it; older ones get retired
 
 NETWORK = "paas"
 STACK_IMAGE = "paas/stack:bookworm"

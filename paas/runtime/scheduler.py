@@ -17,18 +17,13 @@ from paas.runtime import docker_api, health
 MAX_PARALLEL = 10
 
 
-def new_generation() -> str:
-    return f"{time.time_ns():x}"
-
-
-def labels_for(spec: ContainerSpec, generation: str) -> dict[str, str]:
+def labels_for(spec: ContainerSpec) -> dict[str, str]:
     labels = {
         names.LABEL_APP: spec.app,
         names.LABEL_PROCESS: spec.process,
         names.LABEL_INDEX: str(spec.index),
         names.LABEL_RELEASE: str(spec.release),
         names.LABEL_ROLE: spec.role,
-        names.LABEL_GENERATION: generation,
     }
     if spec.port:
         labels[names.LABEL_PORT] = str(spec.port)
@@ -40,23 +35,23 @@ def _command(spec: ContainerSpec) -> list[str] | None:
     return ["/bin/sh", "-c", spec.command] if spec.command else None
 
 
-def start_one(spec: ContainerSpec, generation: str, restart_policy: str) -> RunningContainer:
+def start_one(spec: ContainerSpec, restart_policy: str) -> RunningContainer:
     name = names.container_name(spec.app, spec.process, spec.index, spec.release, secrets.token_hex(3))
     return docker_api.run_container(
         name=name, image=spec.image, command=_command(spec), env=spec.env,
-        labels=labels_for(spec, generation), memory=spec.memory, cpus=spec.cpus,
+        labels=labels_for(spec), memory=spec.memory, cpus=spec.cpus,
         restart_policy=restart_policy,
     )
 
 
-def start_all(specs: list[ContainerSpec], generation: str, restart_policy: str):
+def start_all(specs: list[ContainerSpec], restart_policy: str):
     """Returns [(spec, container or None, error or None)] in the order given."""
     if not specs:
         return []
 
     def attempt(spec):
         try:
-            return spec, start_one(spec, generation, restart_policy), None
+            return spec, start_one(spec, restart_policy), None
         except Exception as exc:  # reported per container, never aborts the others
             return spec, None, str(getattr(exc, "message", exc))
 
