@@ -352,13 +352,18 @@ def reap(app: str) -> list[RunningContainer]:
     return stale
 
 
+def route_serving(app: str) -> None:
+    """Redraw the app's route from the web containers that serve now (app lock held)."""
+    live = releases.current(app)
+    if live is not None and "web" in live.processes:
+        web = [c for c in serving_containers(app) if c.process == "web" and c.state == "running"]
+        route(app, web, has_web=True, release=live)
+
+
 def recover(app: str) -> None:
     """After a command died mid-way: stop what it left, route to what serves (app lock held)."""
     reap(app)
-    live = releases.current(app)
-    if live is not None and "web" in live.processes:
-        web = [c for c in serving_containers(app) if c.process == "web"]
-        route(app, web, has_web=bool(web), release=live)
+    route_serving(app)
 
 
 def schedule_retire(app: str) -> None:
