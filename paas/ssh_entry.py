@@ -103,15 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         words = shlex.split(original)
     except ValueError as exc:
         return _refuse(key, original, f"command refused: cannot parse it ({exc})")
-    if not words:
-        from paas.cli.base import root_help
-        from paas.cli.introspect import _commands
-
-        class _Group:  # root_help needs only .commands
-            commands = _commands()
-
-        print(root_help(_Group))
-        return 0
+    if not words:  # plain `ssh paas@host`: the help, through the same path as any command
+        words = ["help"]
     if words[0] in GIT_COMMANDS:
         return git_command(key, original, words)
     return paas_command(key, original, words)

@@ -80,22 +80,25 @@ register("git", "git settings: deploy-branch", report=False)  # git:report is th
 register("apps", "app defaults: autocreate (use --global)", report=False)
 
 
+def _checks_off(app_name: str, types: str, key: str, warning: str, verb: str) -> None:
+    settings.set_value("checks", app_name, key, types)
+    console.warn(warning)
+    console.step(f"Checks {verb} for {types} on {app_name}")
+
+
 @app.command("checks:disable")
 def checks_disable(app_name: Annotated[str, typer.Argument(metavar="APP")],
                    process: Annotated[str, typer.Argument(metavar="TYPES")] = "web") -> None:
     """Turn health checks off for process types (comma separated)."""
-    settings.set_value("checks", app_name, "disabled", process)
-    console.warn("without checks a broken release can take traffic and cause downtime")
-    console.step(f"Checks disabled for {process} on {app_name}")
+    _checks_off(app_name, process, "disabled", "without checks a broken release can take traffic and cause downtime",
+                "disabled")
 
 
 @app.command("checks:skip")
 def checks_skip(app_name: Annotated[str, typer.Argument(metavar="APP")],
                 process: Annotated[str, typer.Argument(metavar="TYPES")] = "web") -> None:
     """Skip health checks for process types (comma separated)."""
-    settings.set_value("checks", app_name, "skipped", process)
-    console.warn("skipped checks let a release take traffic before it is ready")
-    console.step(f"Checks skipped for {process} on {app_name}")
+    _checks_off(app_name, process, "skipped", "skipped checks let a release take traffic before it is ready", "skipped")
 
 
 @app.command("checks:enable")
