@@ -150,11 +150,12 @@ def rollback(app: str, version: int | None = None) -> Release:
         return release
 
 
-def activate(app: str, release: Release, release_phase: bool = True) -> None:
+def activate(app: str, release: Release, release_phase: bool = True, only: set[str] | None = None) -> None:
     """Blue/green: start, check, route, mark live, retire. Caller holds the app lock.
 
     `release_phase=False` (restart, start, restore of the live release) skips predeploy and
-    the `release:` command: migrations ran when the release first went live."""
+    the `release:` command: migrations ran when the release first went live. `only` replaces
+    just those process types (ps:restart APP TYPE); the others keep running untouched."""
     started_at = time.monotonic()
     manifest = manifest_of(release)
     formation.seed(app, manifest.formation)
@@ -170,21 +171,29 @@ def activate(app: str, release: Release, release_phase: bool = True) -> None:
     port = port_of(release)
     specs = plan.specs_for(app, release, wanted, port, limits_of(app, release.processes))
     old = serving_containers(app)
+    kept = [c for c in old if only is not None and c.process not in only]
+    if only is not None:
+        specs = [s for s in specs if s.process in only]
     stop_first = {s.process for s in specs if settings.get("ps", app, "strategy", s.process) == "stop-first"}
-    if stop_first:
-        scheduler.stop_all([c for c in old if c.process in stop_first], int(settings.get("ps", app, "stop-timeout")))
-    new = _start_and_check(app, release, specs, port, manifest)
-    web = [c for c in new if c.process == "web"]
+    stopped = [c for c in old if c.process in stop_first]
+    if stopped:
+        scheduler.stop_all(stopped, int(settings.get("ps", app, "stop-timeout")))
+    try:
+        new = _start_and_check(app, release, specs, port, manifest)
+    except BaseException:
+        _restart_stopped(app, stopped)
+        raise
+    web = [c for c in new + kept if c.process == "web"]
     new_ids = {c.id for c in new}
     route_switched = False
     try:
         # Recorded before nginx may route to them, so no reap can stop them meanwhile.
         serving.add_remove(app, new_ids, set())
         failpoints.reached("route-switch")
-        route(app, web, has_web="web" in release.processes and wanted.get("web", 1) > 0, release=release)
+        route(app, web, has_web=serves_web(release, wanted), release=release)
         route_switched = True
         with store.transaction():  # the switch of record: one commit
-            serving.replace(app, new_ids)
+            serving.replace(app, new_ids | {c.id for c in kept})
             releases.mark_live(app, release.version)
     except BaseException:
         # Before "live", nothing may change: drop the new containers, put the old route back.
@@ -193,6 +202,7 @@ def activate(app: str, release: Release, release_phase: bool = True) -> None:
         if route_switched:
             route(app, [c for c in old if c.process == "web"], has_web=bool(old))
         scheduler.stop_all(new, 0)
+        _restart_stopped(app, stopped)
         raise
     console.step(f"{app} {release.tag} is live ({time.monotonic() - started_at:.1f}s)")
     from paas import lifecycle
@@ -203,6 +213,35 @@ def activate(app: str, release: Release, release_phase: bool = True) -> None:
     schedule_retire(app)
     if manifest.postdeploy:
         _one_off(app, release, manifest.postdeploy, "postdeploy", fail_deploy=False)
+
+
+def serves_web(release: Release, wanted: dict[str, int]) -> bool:
+    """Whether the app gets a vhost: its release has a web type and the formation runs it."""
+    return "web" in release.processes and wanted.get("web", 1) > 0
+
+
+def _restart_stopped(app: str, stopped: list[RunningContainer]) -> None:
+    """A failed deploy stopped its stop-first types' old containers: start them again.
+
+    They come back from the release they belonged to (still the live one: nothing was
+    switched), so a bad deploy never leaves a stop-first worker down."""
+    live = releases.current(app)
+    if not stopped or live is None:
+        return
+    port = port_of(live)
+    env = plan.base_env(app, live, port)
+    limits = limits_of(app, live.processes)
+    specs = [plan.spec(app, live, c.process, c.index, env, port, limits.get(c.process, {}))
+             for c in stopped if c.release == live.version and c.process in live.processes]
+    console.step("Starting the stopped stop-first containers of " + live.tag + " again")
+    try:
+        back = _start_and_check(app, live, specs, port, manifest_of(live))
+    except DeployFailed as exc:
+        console.error(f"could not restart them: {exc.message}", exc.hint)
+        return
+    serving.add_remove(app, {c.id for c in back}, {c.id for c in stopped})
+    if any(c.process == "web" for c in back):
+        route_serving(app)
 
 
 def _mark_failed(app: str, release: Release) -> None:
@@ -314,17 +353,21 @@ def _scale_locked(app: str, changes: dict[str, int]) -> None:
     new = _start_and_check(app, release, list(p.start), port, manifest_of(release)) if p.start else []
     kept_web = [c for c in p.keep if c.process == "web"] + [c for c in new if c.process == "web"]
     if any(c.process == "web" for c in (*p.start, *p.stop)):
-        route(app, kept_web, has_web=bool(kept_web) or "web" in release.processes)
+        route(app, kept_web, has_web=serves_web(release, formation.get(app)))
     serving.add_remove(app, {c.id for c in new}, {c.id for c in p.stop})
     scheduler.stop_all(list(p.stop), int(settings.get("ps", app, "stop-timeout")))
 
 
-def restart(app: str) -> None:
+def restart(app: str, process: str | None = None) -> None:
+    """Replace the live release's containers (of one process type if given), zero downtime."""
     with locks.app_lock(app):
         release = releases.current(app)
         if release is None:
             raise NotFound(f"{app} is not deployed")
-        activate(app, release, release_phase=False)
+        if process is not None and process not in release.processes:
+            raise InvalidInput(f"{release.tag} has no process type {process}; "
+                               f"it has {', '.join(sorted(release.processes))}")
+        activate(app, release, release_phase=False, only=None if process is None else {process})
 
 
 def stop(app: str) -> None:
@@ -357,7 +400,7 @@ def route_serving(app: str) -> None:
     live = releases.current(app)
     if live is not None and "web" in live.processes:
         web = [c for c in serving_containers(app) if c.process == "web" and c.state == "running"]
-        route(app, web, has_web=True, release=live)
+        route(app, web, has_web=serves_web(live, formation.get(app)), release=live)
 
 
 def recover(app: str) -> None:

@@ -141,10 +141,20 @@ def check_config(main_conf: Path) -> None:
         )
 
 
+def _unchanged(changes: dict[str, str | None]) -> bool:
+    def current(app: str) -> str | None:
+        path = apps_dir() / f"{app}.conf"
+        return path.read_text() if path.exists() else None
+
+    return all(current(app) == text for app, text in changes.items()) and master_pid() is not None
+
+
 def apply(changes: dict[str, str | None]) -> None:
     """Write app configs (None removes), check the whole new set, swap in, reload."""
     with locks.router_lock():
         _prepare_dirs()
+        if _unchanged(changes):  # same upstreams (ps:restart worker, a repeated refresh): no reload
+            return
         staging = prefix() / f"staging-{os.getpid()}"
         shutil.rmtree(staging, ignore_errors=True)
         shutil.copytree(apps_dir(), staging / "apps")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime
+import itertools
 from typing import Annotated, Optional
 
 import typer
 
-from paas import apps, console, formation, releases, settings
+from paas import apps, console, formation, names, releases, settings
 from paas.cli.base import AppArg, Format, app, check_format
 from paas.errors import InvalidInput
 
@@ -55,8 +56,9 @@ def _uptime(started: str | None) -> str:
 
 @app.command("ps:report")
 def report(app_name: AppArg, fmt: Format = "text") -> None:
-    """Every container: process, index, release, state, uptime, address."""
+    """Every container: process, index, release, state, health, uptime, address."""
     from paas import deploy, serving
+    from paas.runtime import scheduler
 
     check_format(fmt)
     apps.get(app_name)
@@ -64,14 +66,18 @@ def report(app_name: AppArg, fmt: Format = "text") -> None:
     # Serving: recorded as serving and of the live release (a deploy in flight records its
     # new containers a moment before they take traffic).
     current = serving.ids(app_name) if live else set()
+    running = deploy.containers(app_name)
+    # Probed now with the live release's checks (as a deploy would gate them), in parallel.
+    health = scheduler.health_all(app_name, running, deploy.port_of(live), deploy.manifest_of(live)) if live else []
     rows = [
         {
             "process": f"{c.process}.{c.index}", "release": f"v{c.release}", "state": c.state,
+            "health": outcome.detail if outcome else "-", "healthy": outcome.ok if outcome else None,
             "serving": c.id in current and c.release == live.version, "uptime": _uptime(c.started_at),
             "address": f"{c.address}:{c.port}" if c.address and c.port else (c.address or "-"),
             "container": c.name,
         }
-        for c in deploy.containers(app_name)
+        for c, outcome in itertools.zip_longest(running, health)
     ]
     if fmt == "json":
         console.emit_json(rows)
@@ -79,18 +85,27 @@ def report(app_name: AppArg, fmt: Format = "text") -> None:
     if not rows:
         console.out(f"{app_name} has no containers")
         return
-    console.table(["PROCESS", "RELEASE", "STATE", "SERVING", "UPTIME", "ADDRESS"],
-                  [[r["process"], r["release"], r["state"], "yes" if r["serving"] else "retiring",
-                    r["uptime"], r["address"]] for r in rows])
+    console.table(["PROCESS", "RELEASE", "STATE", "HEALTH", "SERVING", "UPTIME", "ADDRESS"],
+                  [[r["process"], r["release"], r["state"], _short(r["health"]),
+                    "yes" if r["serving"] else "retiring", r["uptime"], r["address"]] for r in rows])
+
+
+def _short(text: str, width: int = 60) -> str:
+    line = text.splitlines()[0] if text else "-"
+    return line if len(line) <= width else line[: width - 1] + "…"
 
 
 @app.command("ps:restart")
-def restart(app_name: AppArg) -> None:
-    """Replace every container with a fresh one, with zero downtime."""
+def restart(app_name: AppArg,
+            process: Annotated[Optional[str], typer.Argument(metavar="[TYPE]", help="Only this process type")] = None
+            ) -> None:
+    """Replace every container (or those of one process type) with fresh ones, zero downtime."""
     from paas import deploy
 
-    console.step(f"Restarting {app_name}")
-    deploy.restart(app_name)
+    if process is not None:
+        names.process_type(process)
+    console.step(f"Restarting {app_name}" + (f" {process}" if process else ""))
+    deploy.restart(app_name, process)
 
 
 @app.command("ps:rebuild")

@@ -6,6 +6,7 @@ parallel.py): one failing start still lets the rest start, and all are reported.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -97,6 +98,30 @@ def check_one(app: str, container: RunningContainer, port: int | None, manifest,
         if time.monotonic() >= deadline:
             return health.Outcome(True, "up")
         time.sleep(min(0.1, max(0.01, deadline - time.monotonic())))
+
+
+def health_now(app: str, container: RunningContainer, port: int | None, manifest) -> health.Outcome:
+    """One probe now (ps:report): the type's checks, once each, or 'up' for a steady container."""
+    if container.state != "running":
+        return health.Outcome(False, container.state)
+    restarts = docker_api.restart_count(container.id)
+    for check in checks_for(app, container.process, manifest):
+        if not container.address:
+            return health.Outcome(False, "no address")
+        outcome = health.probe_http(container.address, check.port or port or 5000,
+                                    dataclasses.replace(check, timeout=min(check.timeout, 2.0)))
+        if not outcome.ok:
+            return outcome
+    if restarts:
+        return health.Outcome(False, f"restarted {restarts} time(s)")
+    return health.Outcome(True, "healthy")
+
+
+def health_all(app: str, containers: list[RunningContainer], port: int | None, manifest) -> list[health.Outcome]:
+    if not containers:
+        return []
+    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(containers))) as pool:
+        return list(pool.map(lambda c: health_now(app, c, port, manifest), containers))
 
 
 def check_all(app: str, containers: list[RunningContainer], port: int | None, manifest, settle: float):

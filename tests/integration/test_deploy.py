@@ -257,6 +257,53 @@ def test_workers_stop_start_and_enter(server, make_app):
     assert server.get(source.app)[0] == 200
 
 
+def serving_by_process(server, app):
+    report = json.loads(server.paas("ps:report", app, "--format", "json", check=True).stdout)
+    return {r["process"]: r for r in report if r["serving"]}
+
+
+def test_restart_one_type_and_a_failed_stop_first_deploy_brings_the_old_worker_back(server, make_app):
+    source = make_app("python")
+    source.write("Procfile", "web: gunicorn --bind 0.0.0.0:$PORT app:app\nworker: sh -c 'echo worker up; exec sleep 600'\n")
+    source.commit("a worker")
+    source.push()
+    server.paas("ps:set", source.app, "worker.strategy", "stop-first", check=True)
+    server.paas("ps:scale", source.app, "worker=1", check=True)
+    before = serving_by_process(server, source.app)
+    assert before["web.1"]["health"] == "healthy" and before["worker.1"]["health"] == "healthy"
+
+    # ps:restart APP TYPE replaces that type only.
+    server.paas("ps:restart", source.app, "worker", check=True)
+    after = serving_by_process(server, source.app)
+    assert after["web.1"]["container"] == before["web.1"]["container"]
+    assert after["worker.1"]["container"] != before["worker.1"]["container"]
+    unknown = server.paas("ps:restart", source.app, "clock")
+    assert unknown.returncode != 0 and "has no process type clock" in unknown.stderr
+
+    # A deploy whose stop-first worker crashes is rejected, and the old worker runs again.
+    source.write("Procfile", "web: gunicorn --bind 0.0.0.0:$PORT app:app\nworker: sh -c 'exit 4'\n")
+    source.commit("crashing worker")
+    failed = source.push(check=False)
+    assert failed.returncode != 0 and "worker.1" in failed.stderr
+    back = serving_by_process(server, source.app)
+    assert sorted(back) == ["web.1", "worker.1"]
+    assert back["worker.1"]["release"] == "v1" and back["worker.1"]["state"] == "running"
+    assert back["web.1"]["container"] == before["web.1"]["container"]
+    assert server.get(source.app)[1].startswith("Hello from paas! release=v1")
+
+
+def test_web_zero_has_no_vhost_until_scaled_back(server, make_app):
+    source = make_app("python")
+    source.push()
+    server.paas("ps:scale", source.app, "web=0", check=True)
+    assert server.get(source.app)[0] == 404  # like an unknown host: no web process, no vhost
+    assert not (server.root / "nginx" / "apps" / f"{source.app}.conf").exists()
+    server.paas("ps:restart", source.app, check=True)  # a restart keeps web at zero
+    assert server.get(source.app)[0] == 404
+    server.paas("ps:scale", source.app, "web=1", check=True)
+    assert server.get(source.app)[0] == 200
+
+
 def test_apps_built_from_the_same_tree_keep_their_own_images(server, make_app):
     import subprocess
 
