@@ -55,7 +55,7 @@ def _git_remote_url(name: str) -> str | None:
     return result.stdout.strip() or None if result.returncode == 0 else None
 
 
-def _pop_option(args: list[str], *flags: str) -> str | None:
+def pop_option(args: list[str], *flags: str) -> str | None:
     for i, word in enumerate(args):
         for flag in flags:
             if word == flag and i + 1 < len(args):
@@ -77,8 +77,8 @@ def target_for(args: list[str]) -> Target | None:
     command = next((a for a in args if not a.startswith("-")), None)
     if command is None or command.split(":")[0] in LOCAL_ONLY:
         return None
-    remote_name = _pop_option(args, "--remote") or os.environ.get("PAAS_REMOTE")
-    app_override = _pop_option(args, "-a", "--app")
+    remote_name = pop_option(args, "--remote") or os.environ.get("PAAS_REMOTE")
+    app_override = pop_option(args, "-a", "--app")
     host = os.environ.get("PAAS_HOST")
     target = None
     if remote_name or not host:
@@ -95,15 +95,27 @@ def target_for(args: list[str]) -> Target | None:
         target = Target(user or "paas", hostname, int(port or 22), None)
     if target is None:
         if app_override:  # no server to talk to: `-a APP` still names the app locally
-            _insert_app(args, app_override)
+            insert_app(args, app_override)
         return None
-    app = app_override or target.app
+    # The server puts the app in place (it knows which commands take one): the laptop
+    # never has to import the CLI, which would cost it a third of its start-up.
+    return Target(target.user, target.host, target.port, app_override or target.app)
+
+
+def words_to_send(target: Target, args: list[str]) -> list[str]:
+    words = inline_local_files(args)
+    return ["--app", target.app, *words] if target.app else words
+
+
+def apply_app_option(words: list[str]) -> list[str]:
+    """Server side of `words_to_send`: `--app APP` (or `-a`) becomes the command's APP argument."""
+    app = pop_option(words, "-a", "--app")
     if app:
-        _insert_app(args, app)
-    return Target(target.user, target.host, target.port, app)
+        insert_app(words, app)
+    return words
 
 
-def _insert_app(args: list[str], app: str) -> None:
+def insert_app(args: list[str], app: str) -> None:
     """Put APP right after the command if that command takes an app first."""
     from paas.cli.introspect import takes_app
 
@@ -138,7 +150,8 @@ def run(target: Target, args: list[str]) -> int:
     from paas.ssh_client import run_remote
 
     try:
-        return run_remote(target, shlex.join(inline_local_files(args)))
+        name = next((a for a in args if not a.startswith("-")), "")
+        return run_remote(target, shlex.join(words_to_send(target, args)), name)
     except PaasError as exc:
         from paas import console
 

@@ -105,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
         return _refuse(key, original, f"command refused: cannot parse it ({exc})")
     if not words:  # plain `ssh paas@host`: the help, through the same path as any command
         words = ["help"]
+    if words[0] not in GIT_COMMANDS:
+        from paas import remote
+
+        remote.apply_app_option(words)  # the laptop client's `--app APP`
     if words[0] in GIT_COMMANDS:
         return git_command(key, original, words)
     return paas_command(key, original, words)
@@ -148,8 +152,7 @@ def git_command(key: str, original: str, words: list[str]) -> int:
 
 def paas_command(key: str, original: str, words: list[str]) -> int:
     from paas import access, events, identity
-    from paas.cli import app as cli_app
-    from paas.cli.introspect import command as find_command, requires_app, takes_app
+    from paas.cli.introspect import command as find_command, group, requires_app, takes_app
     from paas.errors import PaasError
 
     name = words[0]
@@ -167,7 +170,7 @@ def paas_command(key: str, original: str, words: list[str]) -> int:
         _stop_with_client()
     code = 0
     try:
-        result = cli_app(args=words, prog_name="paas", standalone_mode=False)
+        result = group().main(args=words, prog_name="paas", standalone_mode=False)
         code = result if isinstance(result, int) else 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)

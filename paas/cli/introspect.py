@@ -8,15 +8,17 @@ APP_PARAMS = ("app_name",)
 
 
 @lru_cache(maxsize=None)
-def _commands() -> dict:
+def group():
+    """The click group typer builds from the CLI: built once per process (it costs ~25 ms),
+    then both asked about commands and run (`group().main(...)`)."""
     from paas.cli import app
     from typer.main import get_command
 
-    return dict(get_command(app).commands)
+    return get_command(app)
 
 
 def command(name: str):
-    return _commands().get(name)
+    return group().commands.get(name)
 
 
 def takes_app(name: str) -> bool:

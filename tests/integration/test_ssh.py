@@ -352,12 +352,12 @@ def test_ctrl_c_stops_a_remote_run(server, deployed, laptop, tmp_path):
     assert code == 130, stderr
     # ...and the remote side stops too: no one-off container, no session left behind.
     assert wait_for(lambda: not run_containers(app), timeout=10), "the remote `run` kept going after Ctrl-C"
-    assert wait_for(lambda: not remote_sessions(f"run {app} -- sleep 45"), timeout=10)
+    assert wait_for(lambda: not remote_sessions(f"--app {app} run -- sleep 45"), timeout=10)
 
 
 def test_ctrl_c_stops_logs_tail(server, deployed, laptop, tmp_path):
     app = deployed.app
-    marker = f"logs {app} -t"
+    marker = f"--app {app} logs -t"  # what the laptop client sends
     code, took, stderr = _interrupt(server, laptop, tmp_path, ["logs", "-t"], lambda: remote_sessions(marker))
     assert took < 5
     assert "Traceback" not in stderr, stderr

@@ -222,33 +222,48 @@ def test_no_remote_and_no_host_runs_locally(laptop):
 def test_the_paas_remote_names_server_and_app(laptop):
     laptop["paas"] = "ssh://paas@example.com:2222/demo.git"
     args = ["config:show", "--format", "json"]
-    assert remote.target_for(args) == Target("paas", "example.com", 2222, "demo")
-    assert args == ["config:show", "demo", "--format", "json"]
+    target = remote.target_for(args)
+    assert target == Target("paas", "example.com", 2222, "demo")
+    assert remote.words_to_send(target, args) == ["--app", "demo", "config:show", "--format", "json"]
 
 
 @pytest.mark.parametrize("args", [["apps:list"], ["apps:create", "other"], ["ssh-keys:list"]])
 def test_the_app_is_inserted_only_where_the_first_argument_is_the_app(laptop, args):
     laptop["paas"] = "paas@example.com:demo"
     sent = list(args)
-    assert remote.target_for(sent).app == "demo"
-    assert sent == args
+    target = remote.target_for(sent)
+    assert target.app == "demo" and sent == args
+    assert remote.apply_app_option(remote.words_to_send(target, sent)) == args
+
+
+@pytest.mark.parametrize("sent, received", [
+    (["--app", "demo", "config:show", "--format", "json"], ["config:show", "demo", "--format", "json"]),
+    (["-a", "demo", "ps:scale", "web=2"], ["ps:scale", "demo", "web=2"]),
+    (["ps:report", "--app=demo"], ["ps:report", "demo"]),
+    (["--app", "demo", "run", "--", "ls", "-a", "x"], ["run", "demo", "--", "ls", "-a", "x"]),
+    (["--app", "demo", "config:set", "--global", "K=V"], ["config:set", "--global", "K=V"]),
+    (["--app"], ["--app"]),
+])
+def test_the_server_puts_the_app_option_in_place(sent, received):
+    assert remote.apply_app_option(list(sent)) == received
 
 
 def test_dash_a_overrides_the_remote_app_and_is_removed(laptop):
     laptop["paas"] = "paas@example.com:demo"
     args = ["-a", "other", "ps:scale", "web=2"]
     assert remote.target_for(args) == Target("paas", "example.com", 22, "other")
-    assert args == ["ps:scale", "other", "web=2"]
+    assert args == ["ps:scale", "web=2"]
     args = ["ps:report", "--app=third"]
     assert remote.target_for(args).app == "third"
-    assert args == ["ps:report", "third"]
+    assert args == ["ps:report"]
 
 
 def test_options_after_double_dash_belong_to_the_command(laptop):
     laptop["paas"] = "paas@example.com:demo"
     args = ["run", "--", "ls", "-a", "x"]
-    remote.target_for(args)
-    assert args == ["run", "demo", "--", "ls", "-a", "x"]
+    target = remote.target_for(args)
+    assert args == ["run", "--", "ls", "-a", "x"]
+    assert remote.apply_app_option(remote.words_to_send(target, args)) == ["run", "demo", "--", "ls", "-a", "x"]
 
 
 def test_dash_dash_remote_picks_another_git_remote(laptop):
@@ -256,7 +271,7 @@ def test_dash_dash_remote_picks_another_git_remote(laptop):
     laptop["staging"] = "ssh://deploy@staging.example.com:2200/demo-staging"
     args = ["--remote", "staging", "releases"]
     assert remote.target_for(args) == Target("deploy", "staging.example.com", 2200, "demo-staging")
-    assert args == ["releases", "demo-staging"]
+    assert args == ["releases"]
 
 
 def test_unknown_remote_name_is_an_error(laptop):
@@ -276,7 +291,7 @@ def test_paas_host_without_a_remote(laptop, monkeypatch):
     monkeypatch.setenv("PAAS_HOST", "deploy@example.com:2200")
     args = ["-a", "demo", "logs", "-t"]
     assert remote.target_for(args) == Target("deploy", "example.com", 2200, "demo")
-    assert args == ["logs", "demo", "-t"]
+    assert args == ["logs", "-t"]
     monkeypatch.setenv("PAAS_HOST", "example.com")
     assert remote.target_for(["apps:list"]) == Target("paas", "example.com", 22, None)
 
@@ -298,5 +313,5 @@ def test_global_commands_get_no_app_inserted(laptop, args):
     # inserted the server reads `demo` as the first KEY=VALUE and refuses the command.
     laptop["paas"] = "paas@example.com:demo"
     sent = list(args)
-    remote.target_for(sent)
-    assert sent == args
+    target = remote.target_for(sent)
+    assert remote.apply_app_option(remote.words_to_send(target, sent)) == args
