@@ -403,15 +403,21 @@ def nginx_workers(master: int) -> set[int]:
     return procs.children(master)
 
 
-def nginx_test_reload(prefix: Path, wait_new_workers: bool = False) -> float:
-    """`nginx -t` of the paas-managed config, then a reload (SIGHUP to its master)."""
+def nginx_test_reload(prefix: Path, wait_new_workers: bool = False, wait_old_workers: bool = False) -> float:
+    """`nginx -t` of the paas-managed config, then a reload (SIGHUP to its master).
+
+    `wait_old_workers` times the reload to its end: every worker of the old configuration has
+    exited (nginx itself pauses 100 ms before it tells them to stop accepting), which is what
+    paas waits for before it calls a release live."""
     started = time.perf_counter()
     run(["nginx", "-t", "-q", "-p", str(prefix), "-c", str(prefix / "nginx.conf")], check=True, timeout=60)
     master = int((prefix / "nginx.pid").read_text().strip())
-    before = nginx_workers(master) if wait_new_workers else set()
+    before = nginx_workers(master) if (wait_new_workers or wait_old_workers) else set()
     os.kill(master, signal.SIGHUP)
     if wait_new_workers:
         wait_for(lambda: nginx_workers(master) - before, timeout=10, interval=0.005)
+    if wait_old_workers:
+        wait_for(lambda: not (nginx_workers(master) & before), timeout=30, interval=0.005)
     return time.perf_counter() - started
 
 

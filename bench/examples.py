@@ -15,8 +15,8 @@ from bench import pipeline
 from bench.common import Row
 
 GROUP = "examples"
-RAW_COLD = "raw: SDK build nocache + start to 200 + nginx -t/reload"
-RAW_WARM = "raw: SDK build cached + start to 200 + nginx -t/reload"
+RAW_COLD = "raw: SDK build nocache + start to 200 + nginx -t/reload to its end"
+RAW_WARM = "raw: SDK build cached + start to 200 + nginx -t/reload to its end"
 
 
 def measure(quick: bool) -> list[Row]:

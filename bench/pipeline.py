@@ -7,7 +7,8 @@ raw steps it is made of, measured in the same run on the same tree:
 - the Docker SDK build of the same rendered Dockerfile and context (nocache for cold, with the
   layer cache for warm),
 - container start to first HTTP 200 (docker run of that image on the paas network, PORT set),
-- `nginx -t` plus a reload (SIGHUP) of the server's paas-managed nginx.
+- `nginx -t` plus a reload of the server's paas-managed nginx, timed until the old workers have
+  exited (the reload's end, as paas waits for it); the time to just send SIGHUP is kept beside it.
 
 "Cold" means nothing is cached: the server builds FROM a stack image with a fresh id (the stack
 plus one LABEL, see common.nonce_stack), so every layer is built from scratch through the real
@@ -51,6 +52,7 @@ class Measured:
     sdk_build: list[float] = field(default_factory=list)
     start: list[float] = field(default_factory=list)
     nginx: list[float] = field(default_factory=list)
+    nginx_signal: list[float] = field(default_factory=list)
     error: str = ""
 
     @property
@@ -92,7 +94,8 @@ def _raw_steps(measured: Measured, source: Source, stack: str, nocache: bool, wo
             measured.start.append(start_to_200(tag, rendered["web"], rendered["port"]))
         finally:
             remove_image(tag)
-        measured.nginx.append(nginx_test_reload(source.server.nginx_prefix))
+        measured.nginx_signal.append(nginx_test_reload(source.server.nginx_prefix))
+        measured.nginx.append(nginx_test_reload(source.server.nginx_prefix, wait_old_workers=True))
     finally:
         shutil.rmtree(tree, ignore_errors=True)
 

@@ -7,6 +7,7 @@ user can act on.
 from __future__ import annotations
 
 import functools
+import sys
 from collections import deque
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -18,9 +19,26 @@ from paas.models import RunningContainer
 LOG_CONFIG = {"type": "json-file", "config": {"max-size": "10m", "max-file": "3"}}
 
 
+def _import_docker():
+    """`import docker`, without its optional paramiko (ssh:// daemons; ours is a unix socket).
+
+    That import is 70 ms of every deploy's start-up; the SDK skips ssh support on ImportError,
+    which a None entry in sys.modules gives. The entry is removed again, so a later
+    `import paramiko` in this process still works."""
+    blocked = "paramiko" not in sys.modules
+    if blocked:
+        sys.modules["paramiko"] = None
+    try:
+        import docker
+    finally:
+        if blocked and sys.modules.get("paramiko", False) is None:
+            del sys.modules["paramiko"]
+    return docker
+
+
 @functools.lru_cache(maxsize=1)
 def client():
-    import docker
+    docker = _import_docker()
 
     try:
         c = docker.from_env(timeout=300)
@@ -38,9 +56,7 @@ def api():
 
 
 def _errors():
-    import docker.errors
-
-    return docker.errors
+    return _import_docker().errors
 
 
 # Images ------------------------------------------------------------------------

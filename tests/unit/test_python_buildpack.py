@@ -21,7 +21,10 @@ def test_each_manifest_gets_its_installer(tmp_path, files, expected):
     steps = instructions(render(make(tmp_path, files)))
     for step in expected:
         assert step in steps
-    assert steps[-1] == "ENV PORT=5000" and "USER app" in steps
+    assert "ENV PORT=5000" in steps and [s for s in steps if s.startswith("USER ")][-1] == "USER app"
+    # Nothing but what needs the code follows it: a code-only push builds the fewest layers.
+    after_code = steps[steps.index("COPY --chown=app:app . /app") + 1:]
+    assert after_code in ([], ["RUN pip install /app", "USER app"])
     # Dependencies install before the code is copied, so a code change reuses them.
     copy_code = steps.index("COPY --chown=app:app . /app")
     installs = [i for i, s in enumerate(steps) if "pip install -r" in s or "uv export" in s or "poetry export" in s]
