@@ -38,11 +38,25 @@ def parse_assignments(items: list[str], read_file=None) -> dict[str, str]:
     return result
 
 
-def set_vars(app: str | None, values: dict[str, str]) -> list[str]:
-    """Store values; returns the keys whose value changed."""
+def check_set(app: str | None, values: dict[str, str]) -> None:
+    """Refuse bad keys or values, or an unknown app, before anything is written."""
     for key, value in values.items():
         names.config_key(key)
         names.config_value(key, value)
+    scope_id(app)
+
+
+def check_unset(app: str | None, keys: list[str]) -> None:
+    if not keys:
+        raise InvalidInput("nothing to unset: give one or more KEYs")
+    for key in keys:
+        names.config_key(key)
+    scope_id(app)
+
+
+def set_vars(app: str | None, values: dict[str, str]) -> list[str]:
+    """Store values; returns the keys whose value changed."""
+    check_set(app, values)
     scope = scope_id(app)
     changed = []
     with store.transaction() as db:
@@ -61,10 +75,7 @@ def set_vars(app: str | None, values: dict[str, str]) -> list[str]:
 
 
 def unset_vars(app: str | None, keys: list[str]) -> list[str]:
-    if not keys:
-        raise InvalidInput("nothing to unset: give one or more KEYs")
-    for key in keys:
-        names.config_key(key)
+    check_unset(app, keys)
     scope = scope_id(app)
     removed = []
     with store.transaction() as db:
@@ -73,6 +84,21 @@ def unset_vars(app: str | None, keys: list[str]) -> list[str]:
             if cur.rowcount:
                 removed.append(key)
     return removed
+
+
+def restore_vars(app: str | None, before: dict[str, str], keys: list[str]) -> None:
+    """Put `keys` back to their values in `before` (absent there: removed)."""
+    scope = scope_id(app)
+    with store.transaction() as db:
+        for key in keys:
+            if key in before:
+                db.execute(
+                    "INSERT INTO config (app_id, key, value) VALUES (?, ?, ?) "
+                    "ON CONFLICT (app_id, key) DO UPDATE SET value = excluded.value",
+                    (scope, key, before[key]),
+                )
+            else:
+                db.execute("DELETE FROM config WHERE app_id = ? AND key = ?", (scope, key))
 
 
 def vars_of(app: str | None) -> dict[str, str]:

@@ -117,36 +117,47 @@ def destroy_app(name: str) -> None:
     apps.delete(name)
 
 
-def _apply_config_change(target: str | None, description: str, restart: bool) -> None:
-    if target is None:
-        if restart:
-            console.detail("Global values apply to each app at its next deploy or restart")
-        return
-    if releases.current(target) is None:
-        return
-    if not restart:
-        console.detail("Takes effect at the next deploy (--no-restart)")
-        return
-    from paas import deploy
+def _change_config(target: str | None, write, verb: str, restart: bool) -> list[str]:
+    """Store a config change (`write` returns the keys it changed) and release it to the app
+    as "VERB KEYS".
 
-    deploy.release_config_change(target, description)
+    For an app both happen under its lock, and a release that fails (the new value crashes
+    the app, say) puts the old values back: the live release and the stored config agree."""
+    if target is None:
+        changed = write()
+        if changed and restart:
+            console.detail("Global values apply to each app at its next deploy or restart")
+        return changed
+    from paas import deploy, locks
+
+    with locks.app_lock(target):
+        before = config.vars_of(target)
+        changed = write()
+        if not changed or releases.current(target) is None:
+            return changed
+        if not restart:
+            console.detail("Takes effect at the next deploy (--no-restart)")
+            return changed
+        try:
+            deploy.release_config_change(target, f"{verb} {', '.join(changed)}")
+        except BaseException:
+            config.restore_vars(target, before, changed)
+            console.detail(f"{', '.join(changed)} left as before: the config change was undone")
+            raise
+    return changed
 
 
 def set_config(target: str | None, values: dict[str, str], restart: bool = True) -> None:
-    changed = config.set_vars(target, values)
+    config.check_set(target, values)
     where = target or "global config"
     console.step(f"Setting {', '.join(values)} on {where}")
-    if not changed:
+    if not _change_config(target, lambda: config.set_vars(target, values), "Set", restart):
         console.detail("No value changed")
-        return
-    _apply_config_change(target, f"Set {', '.join(changed)}", restart)
 
 
 def unset_config(target: str | None, keys: list[str], restart: bool = True) -> None:
-    removed = config.unset_vars(target, keys)
+    config.check_unset(target, keys)
     where = target or "global config"
     console.step(f"Unsetting {', '.join(keys)} on {where}")
-    if not removed:
+    if not _change_config(target, lambda: config.unset_vars(target, keys), "Unset", restart):
         console.detail("None of them was set")
-        return
-    _apply_config_change(target, f"Unset {', '.join(removed)}", restart)

@@ -88,6 +88,13 @@ def test_crash_on_boot_and_failing_release_phase_change_nothing(server, make_app
     containers = json.loads(server.paas("ps:report", source.app, "--format", "json").stdout)
     assert [c["release"] for c in containers if c["serving"]] == ["v1"]
 
+    # A config value that crashes the app is refused the same way, and not kept.
+    bad = server.paas("config:set", source.app, "GREETING=kept", "GUNICORN_CMD_ARGS=--workers=many")
+    assert bad.returncode != 0 and "failed its checks" in bad.stderr
+    assert "the config change was undone" in bad.stdout
+    assert json.loads(server.paas("config:show", source.app, "--format", "json", check=True).stdout) == {}
+    assert server.get(source.app)[1].startswith("Hello from paas! release=v1")
+
 
 def test_other_branches_are_stored_not_deployed_and_destroy_removes_everything(server, make_app):
     source = make_app("python")

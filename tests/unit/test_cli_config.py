@@ -181,6 +181,26 @@ def test_set_on_a_deployed_app_releases_and_restarts(cli, web, deploy_calls):
     ]
 
 
+def test_a_config_change_whose_release_fails_is_undone(cli, web, monkeypatch):
+    import paas
+    from paas.errors import DeployFailed
+
+    releases.create(web, description="Deploy", status="live")
+    ok(cli("config:set", web, "KEEP=1", "A=old"), "-----> Setting KEEP, A on web\n")
+
+    def failing_release(app, description):
+        raise DeployFailed("web v3 failed its checks; the previous release keeps serving")
+
+    monkeypatch.setattr(paas.deploy, "release_config_change", failing_release)
+    result = cli("config:set", web, "A=new", "B=2")
+    assert result.exit_code != 0 and "failed its checks" in result.stderr
+    assert "A, B left as before: the config change was undone" in result.stdout
+    assert config.vars_of(web) == {"A": "old", "KEEP": "1"}
+    result = cli("config:unset", web, "KEEP")
+    assert result.exit_code != 0
+    assert config.vars_of(web) == {"A": "old", "KEEP": "1"}
+
+
 def test_no_restart_waits_for_the_next_deploy(cli, web, deploy_calls):
     releases.create(web, description="Deploy", status="live")
     ok(cli("config:set", web, "A=1", "--no-restart"),

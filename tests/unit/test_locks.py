@@ -1,0 +1,58 @@
+"""Per-app locks: a second process waits and then fails clearly; the holder may nest."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from paas import locks
+from paas.errors import LockTimeout
+
+TRY_LOCK = """
+import sys
+from paas import locks
+from paas.errors import LockTimeout
+try:
+    with locks.hold("app-demo", "app demo", wait=0.2):
+        print("got it")
+except LockTimeout as exc:
+    print(exc.message)
+"""
+
+
+def other_process_tries(root) -> str:
+    result = subprocess.run([sys.executable, "-c", TRY_LOCK], capture_output=True, text=True,
+                            env={"PAAS_ROOT": str(root), "PATH": "/usr/bin:/bin"}, timeout=30)
+    return result.stdout.strip()
+
+
+def test_another_process_waits_then_fails_with_the_holder_named(paas_root):
+    with locks.hold("app-demo", "app demo"):
+        message = other_process_tries(paas_root)
+    assert message.startswith("app demo is busy: pid ") and "has held it for over 0s" in message
+    assert other_process_tries(paas_root) == "got it"
+
+
+def test_the_holder_may_take_its_lock_again_and_keeps_it_until_the_outer_exit(paas_root):
+    with locks.app_lock("demo"):
+        with locks.app_lock("demo"):  # config:set holds it around the release it makes
+            pass
+        assert other_process_tries(paas_root).startswith("app demo is busy")
+    assert other_process_tries(paas_root) == "got it"
+
+
+def test_a_lock_another_process_holds_times_out_here(paas_root):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import time\nfrom paas import locks\n"
+         "with locks.hold('app-demo', 'app demo'):\n    print('held', flush=True)\n    time.sleep(30)"],
+        env={"PAAS_ROOT": str(paas_root), "PATH": "/usr/bin:/bin"}, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(LockTimeout):
+            with locks.app_lock("demo", wait=0.2):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
