@@ -442,26 +442,37 @@ def teardown(app: str) -> None:
 
 
 def rename_running(old: str, new: str) -> None:
-    """Rename a deployed app: retag its images, move its repo, redeploy under the new name."""
-    from paas import paths
+    """Rename a deployed app: retag its images, move its repo, start it under the new name,
+    and only then retire the old name's route and containers. If the start fails, every
+    step is undone and the app keeps serving under its old name."""
     from paas.runtime import docker_api
 
     with locks.app_lock(old), locks.app_lock(new):
-        apps.rename(old, new)
-        if paths.repo(old).exists():
-            paths.repo(old).rename(paths.repo(new))
-            gitrepo.install_hook(paths.repo(new))
+        old_containers = docker_api.list_containers(old)
+        _rename_records(old, new)
+        retagged = []
         for release in releases.list_for(new):
             if release.image and docker_api.image_exists(release.image):
                 tag = names.image_tag(new, release.version)
                 docker_api.tag(release.image, tag)
                 releases.update(new, release.version, image=tag)
-        old_containers = docker_api.list_containers(old)
+                retagged.append((release.version, release.image))
+        try:
+            activate(new, releases.current(new))
+        except BaseException:
+            for version, image in retagged:
+                releases.update(new, version, image=image)
+            _rename_records(new, old)
+            for tag_name, _ in docker_api.app_images(new):
+                docker_api.remove_image(tag_name)
+            console.detail(f"{old} keeps its name and keeps serving: the rename was undone")
+            raise
         router.apply({old: None})
-        live = releases.current(new)
-        if live is not None:
-            serving.replace(new, set())
-            activate(new, live)
         scheduler.stop_all(old_containers, int(settings.get("ps", new, "stop-timeout")))
         for tag_name, _ in docker_api.app_images(old):
             docker_api.remove_image(tag_name)
+
+
+def _rename_records(old: str, new: str) -> None:
+    apps.rename(old, new)
+    gitrepo.move(old, new)

@@ -39,6 +39,14 @@ def ensure(app: str) -> Path:
     return path
 
 
+def move(old_app: str, new_app: str) -> None:
+    """apps:rename: the repo follows the app (its hook is written again for the new folder)."""
+    source, target = paths.repo(old_app), paths.repo(new_app)
+    if source.exists():
+        source.rename(target)
+        install_hook(target)
+
+
 def install_hook(path: Path) -> None:
     shim = (paths.hooks_dir() / "pre-receive").read_text()
     text = shim.replace("__PAAS_ROOT__", shlex.quote(str(paths.root()))).replace(

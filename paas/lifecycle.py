@@ -96,14 +96,10 @@ def rename_app(old: str, new: str) -> None:
 
         deploy.rename_running(old, new)
         return
+    from paas import gitrepo
+
     apps.rename(old, new)
-    _move_repo(old, new)
-
-
-def _move_repo(old: str, new: str) -> None:
-    source, target = paths.repo(old), paths.repo(new)
-    if source.exists():
-        source.rename(target)
+    gitrepo.move(old, new)
 
 
 def destroy_app(name: str) -> None:

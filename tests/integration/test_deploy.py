@@ -356,3 +356,30 @@ def test_rename_a_running_app(server, make_app):
         assert releases(server, new)[0]["image"] == f"paas/{new}:v1"
     finally:
         server.paas("apps:destroy", new, "--force")
+
+
+def test_a_rename_whose_start_fails_is_undone(server, make_app):
+    import subprocess
+
+    source = make_app("python")
+    # This app's health check fails under any name ending in -broken.
+    source.write("app.py", (source.path / "app.py").read_text().replace(
+        'def health():\n    return "ok\\n"',
+        'def health():\n    if os.environ["PAAS_APP"].endswith("-broken"):\n        return "no\\n", 500\n    return "ok\\n"'))
+    source.commit("name-dependent health")
+    source.push()
+    before = releases(server, source.app)
+    broken = f"{source.app}-broken"
+    result = server.paas("apps:rename", source.app, broken)
+    assert result.returncode != 0 and "failed its checks" in result.stderr
+    assert "the rename was undone" in result.stdout
+    assert server.get(source.app)[1].startswith("Hello from paas! release=v1")
+    assert server.get(broken)[0] == 404
+    assert releases(server, source.app) == before
+    tags = subprocess.run(["docker", "images", "--format", "{{.Repository}}:{{.Tag}}", f"paas/{broken}"],
+                          capture_output=True, text=True).stdout.split()
+    assert tags == []
+    assert wait_for(lambda: not subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label=paas.app={broken}"], capture_output=True, text=True).stdout.strip())
+    source.commit("still pushable under the old name")
+    assert source.push().returncode == 0
