@@ -190,7 +190,7 @@ def activate(app: str, release: Release, release_phase: bool = True, only: set[s
         # Recorded before nginx may route to them, so no reap can stop them meanwhile.
         serving.add_remove(app, new_ids, set())
         failpoints.reached("route-switch")
-        route(app, web, has_web=serves_web(release, wanted), release=release)
+        route(app, web, has_web=serves_web(release, wanted), release=release, drain=False)
         route_switched = True
         with store.transaction():  # the switch of record: one commit
             serving.replace(app, new_ids | {c.id for c in kept})
@@ -292,14 +292,17 @@ def _failure_report(container: RunningContainer, detail: str) -> str:
     return text
 
 
-def route(app: str, web: list[RunningContainer], has_web: bool, release: Release | None = None) -> None:
+def route(app: str, web: list[RunningContainer], has_web: bool, release: Release | None = None,
+          drain: bool = True) -> None:
+    """Point the app's vhost at `web` (none: no vhost). `drain=False` returns as soon as the
+    old nginx workers take no new connection (for a switch whose old containers retire later)."""
     if not has_web:
-        router.apply({app: None})
+        router.apply({app: None}, drain)
         return
     release = release or releases.current(app)
     custom = release.app_json.get("_nginx_template") if release else None
     upstreams = sorted(f"{c.address}:{c.port}" for c in web if c.address and c.port)
-    router.apply({app: router.render_app(router.route_for(app, upstreams), custom)})
+    router.apply({app: router.render_app(router.route_for(app, upstreams), custom)}, drain)
 
 
 def run_release_phase(app: str, release: Release, manifest: appjson.AppJson) -> None:

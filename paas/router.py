@@ -149,8 +149,9 @@ def _unchanged(changes: dict[str, str | None]) -> bool:
     return all(current(app) == text for app, text in changes.items()) and master_pid() is not None
 
 
-def apply(changes: dict[str, str | None]) -> None:
-    """Write app configs (None removes), check the whole new set, swap in, reload."""
+def apply(changes: dict[str, str | None], drain: bool = True) -> None:
+    """Write app configs (None removes), check the whole new set, swap in, reload (see
+    `reload` for `drain`)."""
     with locks.router_lock():
         _prepare_dirs()
         if _unchanged(changes):  # same upstreams (ps:restart worker, a repeated refresh): no reload
@@ -179,7 +180,7 @@ def apply(changes: dict[str, str | None]) -> None:
             write_main()
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        reload()
+        reload(drain)
 
 
 def write_main() -> Path:
@@ -231,8 +232,14 @@ def stop() -> bool:
     return True
 
 
-def reload(drain_timeout: float = 30.0) -> None:
-    """Reload and wait until the old workers are gone (every old request finished)."""
+def reload(drain: bool = True, drain_timeout: float = 30.0) -> None:
+    """Reload; return once the old workers take no new connection, and with `drain` once they
+    have exited (their requests finished) or `drain_timeout` passed.
+
+    An old worker that stops accepting retitles itself "worker process is shutting down"; from
+    then on every new connection reaches the new configuration. Waiting for that alone keeps
+    a deploy from waiting out a websocket or a long download on an old worker (its container
+    is retired later, after the drain time)."""
     pid = master_pid()
     if pid is None:
         start()
@@ -241,7 +248,8 @@ def reload(drain_timeout: float = 30.0) -> None:
     os.kill(pid, signal.SIGHUP)
     deadline = time.monotonic() + drain_timeout
     while time.monotonic() < deadline:
-        if not (old_workers & procs.children(pid)):
+        alive = old_workers & procs.children(pid)
+        if not alive or (not drain and all(b"shutting down" in procs.command_line(w) for w in alive)):
             return
         time.sleep(0.005)
 

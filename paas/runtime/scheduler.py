@@ -31,9 +31,16 @@ def labels_for(spec: ContainerSpec) -> dict[str, str]:
     return labels
 
 
+# Procfile commands are shell lines, run by bash as on Heroku. bash execs a line's last
+# command, so the app itself gets the SIGTERM of a retire and can finish its requests; dash
+# stays the app's parent and dies of it, taking the app down mid-request. Images without
+# bash (an app's own Dockerfile) fall back to sh.
+LAUNCHER = 'if [ -x /bin/bash ]; then exec /bin/bash -c "$1"; fi; exec /bin/sh -c "$1"'
+
+
 def _command(spec: ContainerSpec) -> list[str] | None:
-    # Procfile commands are shell lines, as on Heroku; the image's own CMD otherwise.
-    return ["/bin/sh", "-c", spec.command] if spec.command else None
+    # The image's own CMD when the Procfile has no line for the type.
+    return ["/bin/sh", "-c", LAUNCHER, "paas-launch", spec.command] if spec.command else None
 
 
 def start_one(spec: ContainerSpec, restart_policy: str) -> RunningContainer:

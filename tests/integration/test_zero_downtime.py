@@ -41,3 +41,35 @@ def test_no_failed_request_through_redeploys_config_scale_and_rollback(server, m
     assert summary["requests"] > 200
     assert result.failures == 0, result.errors[:10]
     assert server.get(source.app)[1].startswith("Hello from paas! release=v4")
+
+
+def test_a_switch_does_not_wait_for_a_long_request_and_that_request_completes(server, make_app):
+    import socket
+    import time
+
+    from paas import procs
+
+    source = make_app("python")
+    source.write("app.py", (source.path / "app.py").read_text() + (
+        "\n\n@app.get('/slow')\ndef slow():\n    import time\n    time.sleep(8)\n    return 'slow done\\n'\n"))
+    source.commit("a slow endpoint")
+    source.push()
+    master = int((server.root / "nginx" / "nginx.pid").read_text())
+    old_workers = procs.children(master)
+    slow = socket.create_connection(("127.0.0.1", server.http_port), timeout=60)
+    slow.sendall(f"GET /slow HTTP/1.1\r\nHost: {source.app}.{server.domain}\r\nConnection: close\r\n\r\n".encode())
+    try:
+        time.sleep(0.5)  # the request has reached the app
+        server.paas("ps:restart", source.app, check=True)
+        # The switch returned while the old worker still carries the slow request (it would
+        # have exited by now had the switch waited for it)...
+        busy = [w for w in old_workers if procs.running(w)]
+        assert busy and all(b"shutting down" in procs.command_line(w) for w in busy)
+        assert server.get(source.app)[0] == 200
+        # ...and that request still completes, through the old worker and the retiring container.
+        response = b""
+        while chunk := slow.recv(65536):
+            response += chunk
+        assert response.startswith(b"HTTP/1.1 200") and response.endswith(b"slow done\n")
+    finally:
+        slow.close()
