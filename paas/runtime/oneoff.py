@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
 import subprocess
@@ -58,21 +57,23 @@ def run_captured(app: str, release: Release, argv: list[str], role: str, on_line
 def run_attached(app: str, release: Release, argv: list[str], extra_env: dict[str, str], tty: bool) -> int:
     """Interactive: the docker CLI gives a real TTY and stdin; its exit code becomes ours.
 
-    Config values are passed through the environment of the docker client (`-e KEY`), never
-    on its command line, so they do not show in process lists.
+    The container is created through the SDK, config included, and the CLI only attaches to it
+    (`docker start -ai`): config values never reach the CLI's own environment, where a value
+    like LD_PRELOAD or DOCKER_HOST would change what the CLI itself does, nor a process list.
     """
     docker_api.ensure_network()
     docker = shutil.which("docker")
     if docker is None:
         return run_captured(app, release, argv, "run", lambda line: print(line, flush=True), extra_env)
-    env = _env(app, release, extra_env)
-    command = [docker, "run", "--rm", "-i", "--init", "--network", names.NETWORK,
-               "--name", f"{app}.run.v{release.version}.{secrets.token_hex(3)}"]
-    if tty:
-        command.append("-t")
-    for key, value in _labels(app, release, "run").items():
-        command += ["--label", f"{key}={value}"]
-    for key in env:
-        command += ["-e", key]
-    command += [release.image or "", *argv]
-    return subprocess.call(command, env={**os.environ, **env})
+    container = docker_api.client().containers.create(
+        release.image, command=argv, name=f"{app}.run.v{release.version}.{secrets.token_hex(3)}",
+        environment=_env(app, release, extra_env), labels=_labels(app, release, "run"),
+        stdin_open=True, tty=tty, init=True, network=names.NETWORK, log_config=docker_api.LOG_CONFIG,
+    )
+    try:
+        return subprocess.call([docker, "start", "--attach", "--interactive", container.id])
+    finally:
+        try:
+            container.remove(force=True)
+        except Exception:
+            pass

@@ -232,7 +232,8 @@ def test_dockerignore_is_honoured_and_run_sees_the_release_config(server, make_a
     source.write("secret.txt", "do not ship\n")
     source.commit("ignore a file")
     source.push()
-    server.paas("config:set", source.app, "GREETING=from run", check=True)
+    # DOCKER_HOST is the app's own business: it must not steer the docker client that runs it.
+    server.paas("config:set", source.app, "GREETING=from run", "DOCKER_HOST=tcp://127.0.0.1:9", check=True)
     listing = server.paas("run", source.app, "--", "sh", "-c", "ls /app; echo \"$GREETING\"; id -un", check=True)
     files = listing.stdout.split()
     assert "app.py" in files and "secret.txt" not in files
