@@ -242,35 +242,12 @@ def test_dockerignore_is_honoured_and_run_sees_the_release_config(server, make_a
     assert failed.returncode == 9
 
 
-def test_workers_stop_start_and_enter(server, make_app):
-    source = make_app("python")
-    source.write("Procfile", "web: gunicorn --bind 0.0.0.0:$PORT app:app\nworker: sh -c 'echo worker up; exec sleep 600'\n")
-    source.commit("a worker")
-    source.push()
-    server.paas("ps:set", source.app, "worker.strategy", "stop-first", check=True)
-    server.paas("ps:scale", source.app, "worker=1", check=True)
-    report = json.loads(server.paas("ps:report", source.app, "--format", "json", check=True).stdout)
-    assert sorted(r["process"] for r in report if r["serving"]) == ["web.1", "worker.1"]
-    server.paas("ps:restart", source.app, check=True)
-    after = json.loads(server.paas("ps:report", source.app, "--format", "json", check=True).stdout)
-    assert sorted(r["process"] for r in after if r["serving"]) == ["web.1", "worker.1"]
-    assert {r["container"] for r in after if r["serving"]}.isdisjoint({r["container"] for r in report})
-
-    entered = server.paas("enter", source.app, "web.1", "id", "-un", check=True)
-    assert entered.stdout.strip() == "app"
-
-    server.paas("ps:stop", source.app, check=True)
-    assert server.get(source.app)[0] == 503
-    server.paas("ps:start", source.app, check=True)
-    assert server.get(source.app)[0] == 200
-
-
 def serving_by_process(server, app):
     report = json.loads(server.paas("ps:report", app, "--format", "json", check=True).stdout)
     return {r["process"]: r for r in report if r["serving"]}
 
 
-def test_restart_one_type_and_a_failed_stop_first_deploy_brings_the_old_worker_back(server, make_app):
+def test_workers_restart_enter_stop_start_and_a_failed_stop_first_deploy(server, make_app):
     source = make_app("python")
     source.write("Procfile", "web: gunicorn --bind 0.0.0.0:$PORT app:app\nworker: sh -c 'echo worker up; exec sleep 600'\n")
     source.commit("a worker")
@@ -278,15 +255,23 @@ def test_restart_one_type_and_a_failed_stop_first_deploy_brings_the_old_worker_b
     server.paas("ps:set", source.app, "worker.strategy", "stop-first", check=True)
     server.paas("ps:scale", source.app, "worker=1", check=True)
     before = serving_by_process(server, source.app)
+    assert sorted(before) == ["web.1", "worker.1"]
     assert before["web.1"]["health"] == "healthy" and before["worker.1"]["health"] == "healthy"
 
-    # ps:restart APP TYPE replaces that type only.
-    server.paas("ps:restart", source.app, "worker", check=True)
+    # ps:restart replaces every container; ps:restart APP TYPE only that type's.
+    server.paas("ps:restart", source.app, check=True)
     after = serving_by_process(server, source.app)
-    assert after["web.1"]["container"] == before["web.1"]["container"]
-    assert after["worker.1"]["container"] != before["worker.1"]["container"]
+    assert sorted(after) == ["web.1", "worker.1"]
+    assert {r["container"] for r in after.values()}.isdisjoint({r["container"] for r in before.values()})
+    server.paas("ps:restart", source.app, "worker", check=True)
+    again = serving_by_process(server, source.app)
+    assert again["web.1"]["container"] == after["web.1"]["container"]
+    assert again["worker.1"]["container"] != after["worker.1"]["container"]
     unknown = server.paas("ps:restart", source.app, "clock")
     assert unknown.returncode != 0 and "has no process type clock" in unknown.stderr
+
+    entered = server.paas("enter", source.app, "web.1", "id", "-un", check=True)
+    assert entered.stdout.strip() == "app"
 
     # A deploy whose stop-first worker crashes is rejected, and the old worker runs again.
     source.write("Procfile", "web: gunicorn --bind 0.0.0.0:$PORT app:app\nworker: sh -c 'exit 4'\n")
@@ -296,8 +281,13 @@ def test_restart_one_type_and_a_failed_stop_first_deploy_brings_the_old_worker_b
     back = serving_by_process(server, source.app)
     assert sorted(back) == ["web.1", "worker.1"]
     assert back["worker.1"]["release"] == "v1" and back["worker.1"]["state"] == "running"
-    assert back["web.1"]["container"] == before["web.1"]["container"]
+    assert back["web.1"]["container"] == again["web.1"]["container"]
     assert server.get(source.app)[1].startswith("Hello from paas! release=v1")
+
+    server.paas("ps:stop", source.app, check=True)
+    assert server.get(source.app)[0] == 503
+    server.paas("ps:start", source.app, check=True)
+    assert server.get(source.app)[0] == 200
 
 
 def test_web_zero_has_no_vhost_until_scaled_back(server, make_app):
