@@ -356,9 +356,10 @@ def _scale_locked(app: str, changes: dict[str, int]) -> None:
     new = _start_and_check(app, release, list(p.start), port, manifest_of(release)) if p.start else []
     kept_web = [c for c in p.keep if c.process == "web"] + [c for c in new if c.process == "web"]
     if any(c.process == "web" for c in (*p.start, *p.stop)):
-        route(app, kept_web, has_web=serves_web(release, formation.get(app)))
+        route(app, kept_web, has_web=serves_web(release, formation.get(app)), drain=False)
     serving.add_remove(app, {c.id for c in new}, {c.id for c in p.stop})
-    scheduler.stop_all(list(p.stop), int(settings.get("ps", app, "stop-timeout")))
+    if p.stop:  # retired like a deploy's old containers: drained first, in the background
+        schedule_retire(app)
 
 
 def restart(app: str, process: str | None = None) -> None:
@@ -452,6 +453,11 @@ def rename_running(old: str, new: str) -> None:
 
     with locks.app_lock(old), locks.app_lock(new):
         old_containers = docker_api.list_containers(old)
+        timeout = int(settings.get("ps", old, "stop-timeout"))
+        # A stop-first type must not run under both names at once.
+        stopped = [c for c in old_containers
+                   if c.role == "process" and settings.get("ps", old, "strategy", c.process) == "stop-first"]
+        scheduler.stop_all(stopped, timeout)
         _rename_records(old, new)
         retagged = []
         for release in releases.list_for(new):
@@ -468,10 +474,11 @@ def rename_running(old: str, new: str) -> None:
             _rename_records(new, old)
             for tag_name, _ in docker_api.app_images(new):
                 docker_api.remove_image(tag_name)
+            _restart_stopped(old, stopped)
             console.detail(f"{old} keeps its name and keeps serving: the rename was undone")
             raise
         router.apply({old: None})
-        scheduler.stop_all(old_containers, int(settings.get("ps", new, "stop-timeout")))
+        scheduler.stop_all([c for c in old_containers if c not in stopped], timeout)
         for tag_name, _ in docker_api.app_images(old):
             docker_api.remove_image(tag_name)
 

@@ -1,0 +1,59 @@
+"""Bare repos with real git: resolve, size checks and export (the push path's git calls)."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from paas import apps, gitrepo, paths
+from paas.errors import InvalidInput, NotFound
+
+
+def git(cwd, *args):
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture
+def pushed(paas_root, tmp_path):
+    """App `web` whose bare repo holds one commit on main: (sha, work tree)."""
+    apps.create("web")
+    gitrepo.ensure("web")
+    (paths.repo("web") / "hooks" / "pre-receive").unlink()  # store the push, deploy nothing
+    work = tmp_path / "work"
+    work.mkdir()
+    git(work, "init", "-q", "-b", "main")
+    (work / "app.py").write_text("print('hi')\n")
+    (work / "sub").mkdir()
+    (work / "sub" / "data.txt").write_text("x" * 100)
+    git(work, "add", ".")
+    git(work, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "first")
+    git(work, "push", "-q", str(paths.repo("web")), "main")
+    return git(work, "rev-parse", "HEAD"), work
+
+
+def test_resolve_finds_branches_and_shas_and_refuses_the_rest(pushed):
+    sha, _ = pushed
+    assert gitrepo.resolve("web", "refs/heads/main") == sha
+    assert gitrepo.resolve("web", sha[:10]) == sha
+    for bad in ("refs/heads/nope", "--output=/tmp/x", "-h", "HEAD~5"):
+        with pytest.raises(NotFound):
+            gitrepo.resolve("web", bad)
+
+
+def test_export_writes_the_tree_without_git_metadata(pushed):
+    sha, _ = pushed
+    dest = gitrepo.export("web", sha)
+    assert sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*")) == ["app.py", "sub", "sub/data.txt"]
+    assert (dest / "app.py").read_text() == "print('hi')\n"
+
+
+def test_files_over_the_limit_are_refused_before_export(pushed, monkeypatch):
+    sha, _ = pushed
+    monkeypatch.setattr(gitrepo, "MAX_FILE_BYTES", 50)
+    with pytest.raises(InvalidInput, match="sub/data.txt is 0 MiB; files over 0 MiB are refused"):
+        gitrepo.check_tree_size("web", sha)
+    monkeypatch.setattr(gitrepo, "MAX_FILE_BYTES", 1000)
+    monkeypatch.setattr(gitrepo, "MAX_TREE_BYTES", 100)
+    with pytest.raises(InvalidInput, match="the source tree is"):
+        gitrepo.check_tree_size("web", sha)
