@@ -22,9 +22,12 @@ DEFAULT_REMOTE = "paas"
 
 @dataclass(frozen=True)
 class Target:
-    user: str
+    """A server as the remote names it. `user`/`port` are None when the remote leaves them out:
+    ~/.ssh/config may set them, as it does for `git push` (ssh_client.endpoint)."""
+
+    user: str | None
     host: str
-    port: int
+    port: int | None
     app: str | None
 
 
@@ -35,11 +38,11 @@ def parse_remote_url(url: str) -> Target | None:
         user, host, port, app = match.groups()
         if port and not 1 <= int(port) <= 65535:
             return None
-        return Target(user or "paas", host, int(port or 22), app)
+        return Target(user, host, int(port) if port else None, app)
     match = re.fullmatch(r"(?:([^@/:]+)@)?([^@:/]+):([^/]+?)(?:\.git)?", url)
     if match:
         user, host, app = match.groups()
-        return Target(user or "paas", host, 22, app)
+        return Target(user, host, None, app)
     return None
 
 
@@ -92,7 +95,7 @@ def target_for(args: list[str]) -> Target | None:
     if target is None and host:
         user, _, hostport = host.rpartition("@")
         hostname, _, port = hostport.partition(":")
-        target = Target(user or "paas", hostname, int(port or 22), None)
+        target = Target(user or None, hostname, int(port) if port else None, None)
     if target is None:
         if app_override:  # no server to talk to: `-a APP` still names the app locally
             insert_app(args, app_override)

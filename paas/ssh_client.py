@@ -14,6 +14,7 @@ import socket
 import sys
 import termios
 import tty
+from dataclasses import dataclass
 from pathlib import Path
 
 from paas.errors import AccessDenied, ServiceUnavailable
@@ -31,6 +32,46 @@ def _import_paramiko():
     return paramiko
 
 
+DEFAULT_USER = "paas"
+DEFAULT_PORT = 22
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    user: str
+    host: str
+    port: int
+    identities: tuple[str, ...]
+    proxy_command: str | None
+
+
+def endpoint(target, config_path: Path | None = None) -> Endpoint:
+    """Where to connect, as OpenSSH would for `git push`: the remote's own user and port win,
+    then the matching Host entries of ~/.ssh/config (HostName, Port, User, IdentityFile,
+    ProxyCommand), then paas@host:22."""
+    path = config_path or Path(os.environ.get("PAAS_SSH_CONFIG", Path.home() / ".ssh" / "config"))
+    found = {}
+    if path.is_file():
+        found = _import_paramiko().SSHConfig.from_path(str(path)).lookup(target.host)
+    return Endpoint(
+        user=target.user or found.get("user") or DEFAULT_USER,
+        host=found.get("hostname") or target.host,
+        port=target.port or int(found.get("port") or DEFAULT_PORT),
+        identities=tuple(found.get("identityfile") or ()),
+        proxy_command=found.get("proxycommand"),
+    )
+
+
+def _socket(paramiko, where: Endpoint):
+    if where.proxy_command:
+        return paramiko.ProxyCommand(where.proxy_command)
+    sock = socket.create_connection((where.host, where.port), timeout=15)
+    # Without it each small request (open a channel, exec) waits out the peer's delayed
+    # ACK: 40 ms per round trip, as OpenSSH knows (it sets TCP_NODELAY too).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
 def _connect(target):
     paramiko = _import_paramiko()
 
@@ -39,27 +80,26 @@ def _connect(target):
     if known.exists():
         client.load_host_keys(str(known))
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    where = endpoint(target)
     identity = os.environ.get("PAAS_SSH_KEY")
+    keys = [identity] if identity else [k for k in where.identities if Path(k).exists()]
     try:
-        sock = socket.create_connection((target.host, target.port), timeout=15)
-        # Without it each small request (open a channel, exec) waits out the peer's delayed
-        # ACK: 40 ms per round trip, as OpenSSH knows (it sets TCP_NODELAY too).
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         client.connect(
-            target.host, port=target.port, username=target.user, key_filename=identity or None,
-            allow_agent=identity is None, look_for_keys=identity is None, timeout=15, sock=sock,
+            where.host, port=where.port, username=where.user, key_filename=keys or None,
+            allow_agent=identity is None, look_for_keys=identity is None, timeout=15,
+            sock=_socket(paramiko, where),
         )
     except paramiko.SSHException as exc:
         if "not found in known_hosts" in str(exc):
             raise ServiceUnavailable(
-                f"the host key of {target.host}:{target.port} is not in {known}",
-                hint=f"check it, then add it: ssh -p {target.port} {target.user}@{target.host} (answer yes)",
+                f"the host key of {where.host}:{where.port} is not in {known}",
+                hint=f"check it, then add it: ssh -p {where.port} {where.user}@{where.host} (answer yes)",
             ) from None
         if isinstance(exc, paramiko.AuthenticationException):
-            raise AccessDenied(f"{target.user}@{target.host} refused every key we offered") from None
-        raise ServiceUnavailable(f"ssh to {target.host}:{target.port} failed: {exc}") from None
+            raise AccessDenied(f"{where.user}@{where.host} refused every key we offered") from None
+        raise ServiceUnavailable(f"ssh to {where.host}:{where.port} failed: {exc}") from None
     except OSError as exc:
-        raise ServiceUnavailable(f"cannot reach {target.host}:{target.port}: {exc.strerror or exc}") from None
+        raise ServiceUnavailable(f"cannot reach {where.host}:{where.port}: {exc.strerror or exc}") from None
     return client
 
 

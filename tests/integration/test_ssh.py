@@ -283,6 +283,26 @@ def test_laptop_client_runs_config_set_on_the_server(server, deployed, laptop, t
     assert not laptop_root.exists(), "the command ran locally, not on the server"
 
 
+def test_laptop_client_follows_ssh_config_like_git_push(server, deployed, tmp_path):
+    # The remote names only a Host alias; ~/.ssh/config has the address, port, user and key.
+    config = tmp_path / "ssh_config"
+    config.write_text(f"Host paas-box\n  HostName 127.0.0.1\n  Port {server.ssh_port}\n  User {server.user}\n"
+                      f"  IdentityFile {admin_key(server)}\n  IdentitiesOnly yes\n"
+                      f"  UserKnownHostsFile {server.root / 'ssh' / 'known_hosts'}\n")
+    repo = tmp_path / "aliased"
+    repo.mkdir()
+    git(repo, server, "init", "-q", "-b", "main")
+    git(repo, server, "remote", "add", "paas", f"paas-box:{deployed.app}")
+    env = laptop_env(server, tmp_path / "laptop-root", PAAS_SSH_CONFIG=str(config))
+    del env["PAAS_SSH_KEY"]
+    fetched = subprocess.run(["git", "ls-remote", "paas"], cwd=repo, capture_output=True, text=True, timeout=60,
+                             env={**env, "GIT_SSH_COMMAND": f"ssh -F {config}"})
+    assert fetched.returncode == 0 and "refs/heads/main" in fetched.stdout, fetched.stderr  # OpenSSH agrees
+    result = subprocess.run(paas_argv("apps:info"), cwd=repo, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert deployed.app in result.stdout
+
+
 def test_laptop_client_exit_codes_and_output_propagate(server, deployed, laptop, tmp_path):
     env = laptop_env(server, tmp_path / "laptop-root")
     seven = subprocess.run(paas_argv("run", "--", "sh", "-c", "echo out; echo err >&2; exit 7"), cwd=laptop, env=env,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from paas import remote
@@ -17,11 +19,11 @@ from paas.remote import Target
     [
         ("ssh://paas@example.com:2222/demo.git", Target("paas", "example.com", 2222, "demo")),
         ("ssh://paas@example.com:2222/demo", Target("paas", "example.com", 2222, "demo")),
-        ("ssh://dokku@10.0.0.5/my-app.git", Target("dokku", "10.0.0.5", 22, "my-app")),
+        ("ssh://dokku@10.0.0.5/my-app.git", Target("dokku", "10.0.0.5", None, "my-app")),
         ("ssh://root@127.0.0.1:2222/demo", Target("root", "127.0.0.1", 2222, "demo")),
-        ("ssh://example.com/demo", Target("paas", "example.com", 22, "demo")),
-        ("ssh://example.com:22/demo.git/", Target("paas", "example.com", 22, "demo")),
-        ("ssh://paas@host/demo/", Target("paas", "host", 22, "demo")),
+        ("ssh://example.com/demo", Target(None, "example.com", None, "demo")),
+        ("ssh://example.com:22/demo.git/", Target(None, "example.com", 22, "demo")),
+        ("ssh://paas@host/demo/", Target("paas", "host", None, "demo")),
     ],
 )
 def test_ssh_urls(url, expected):
@@ -31,11 +33,11 @@ def test_ssh_urls(url, expected):
 @pytest.mark.parametrize(
     "url, expected",
     [
-        ("paas@example.com:demo.git", Target("paas", "example.com", 22, "demo")),
-        ("paas@example.com:demo", Target("paas", "example.com", 22, "demo")),
-        ("dokku@192.168.1.9:shop.git", Target("dokku", "192.168.1.9", 22, "shop")),
-        ("example.com:demo.git", Target("paas", "example.com", 22, "demo")),
-        ("myserver:api", Target("paas", "myserver", 22, "api")),
+        ("paas@example.com:demo.git", Target("paas", "example.com", None, "demo")),
+        ("paas@example.com:demo", Target("paas", "example.com", None, "demo")),
+        ("dokku@192.168.1.9:shop.git", Target("dokku", "192.168.1.9", None, "shop")),
+        ("example.com:demo.git", Target(None, "example.com", None, "demo")),
+        ("myserver:api", Target(None, "myserver", None, "api")),
     ],
 )
 def test_scp_like_urls(url, expected):
@@ -43,7 +45,7 @@ def test_scp_like_urls(url, expected):
 
 
 def test_only_one_git_suffix_is_removed():
-    assert remote.parse_remote_url("paas@host:demo.git.git") == Target("paas", "host", 22, "demo.git")
+    assert remote.parse_remote_url("paas@host:demo.git.git") == Target("paas", "host", None, "demo.git")
 
 
 def test_the_app_is_returned_as_written_and_validated_by_the_server():
@@ -251,7 +253,7 @@ def test_the_server_puts_the_app_option_in_place(sent, received):
 def test_dash_a_overrides_the_remote_app_and_is_removed(laptop):
     laptop["paas"] = "paas@example.com:demo"
     args = ["-a", "other", "ps:scale", "web=2"]
-    assert remote.target_for(args) == Target("paas", "example.com", 22, "other")
+    assert remote.target_for(args) == Target("paas", "example.com", None, "other")
     assert args == ["ps:scale", "web=2"]
     args = ["ps:report", "--app=third"]
     assert remote.target_for(args).app == "third"
@@ -293,7 +295,7 @@ def test_paas_host_without_a_remote(laptop, monkeypatch):
     assert remote.target_for(args) == Target("deploy", "example.com", 2200, "demo")
     assert args == ["logs", "-t"]
     monkeypatch.setenv("PAAS_HOST", "example.com")
-    assert remote.target_for(["apps:list"]) == Target("paas", "example.com", 22, None)
+    assert remote.target_for(["apps:list"]) == Target(None, "example.com", None, None)
 
 
 @pytest.mark.parametrize("args", [["help"], ["help", "config"], ["server:status"], ["server:up", "--ssh-port", "1"]])
@@ -315,3 +317,42 @@ def test_global_commands_get_no_app_inserted(laptop, args):
     sent = list(args)
     target = remote.target_for(sent)
     assert remote.apply_app_option(remote.words_to_send(target, sent)) == args
+
+
+# endpoint: the remote's user/port, else ~/.ssh/config, else paas@host:22 --------------------
+
+
+def write_config(tmp_path, text):
+    path = tmp_path / "ssh_config"
+    path.write_text(text)
+    return path
+
+
+def test_ssh_config_fills_what_the_remote_leaves_out(tmp_path):
+    from paas.ssh_client import endpoint
+
+    config = write_config(tmp_path, "Host prod\n  HostName 10.0.0.7\n  Port 2200\n  User deploy\n"
+                                    "  IdentityFile ~/.ssh/deploy_key\n\nHost *\n  User fallback\n")
+    found = endpoint(remote.parse_remote_url("prod:shop"), config)
+    assert (found.user, found.host, found.port) == ("deploy", "10.0.0.7", 2200)
+    assert found.identities == (str(Path.home() / ".ssh" / "deploy_key"),)
+    assert found.proxy_command is None
+    # What the remote says wins, as with OpenSSH.
+    found = endpoint(remote.parse_remote_url("ssh://paas@prod:2222/shop"), config)
+    assert (found.user, found.host, found.port) == ("paas", "10.0.0.7", 2222)
+    other = endpoint(remote.parse_remote_url("example.com:shop"), config)
+    assert (other.user, other.host, other.port) == ("fallback", "example.com", 22)
+
+
+def test_without_ssh_config_the_defaults_are_paas_and_22(tmp_path):
+    from paas.ssh_client import endpoint
+
+    found = endpoint(remote.parse_remote_url("example.com:shop"), tmp_path / "missing")
+    assert (found.user, found.host, found.port, found.identities) == ("paas", "example.com", 22, ())
+
+
+def test_proxy_command_comes_through(tmp_path):
+    from paas.ssh_client import endpoint
+
+    config = write_config(tmp_path, "Host inner\n  ProxyCommand ssh -W %h:%p bastion\n")
+    assert endpoint(remote.parse_remote_url("inner:shop"), config).proxy_command == "ssh -W inner:22 bastion"
