@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import signal
 import shutil
 import subprocess
 from typing import Callable
@@ -70,10 +71,19 @@ def run_attached(app: str, release: Release, argv: list[str], extra_env: dict[st
         environment=_env(app, release, extra_env), labels=_labels(app, release, "run"),
         stdin_open=True, tty=tty, init=True, network=names.NETWORK, log_config=docker_api.LOG_CONFIG,
     )
+    # A client that leaves makes the SSH entry SIGTERM its process group (this process and the
+    # CLI): exit through `finally`, which removes (and so stops) the container.
+    handlers = {sig: signal.signal(sig, _exit_on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         return subprocess.call([docker, "start", "--attach", "--interactive", container.id])
     finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
         try:
             container.remove(force=True)
         except Exception:
             pass
+
+
+def _exit_on_signal(signum, frame) -> None:
+    raise SystemExit(128 + signum)
