@@ -185,6 +185,7 @@ def activate(app: str, release: Release, release_phase: bool = True, only: set[s
         raise
     web = [c for c in new + kept if c.process == "web"]
     new_ids = {c.id for c in new}
+    previous_vhost = router.current_app_config(app)
     route_switched = False
     try:
         # Recorded before nginx may route to them, so no reap can stop them meanwhile.
@@ -200,7 +201,7 @@ def activate(app: str, release: Release, release_phase: bool = True, only: set[s
         _mark_failed(app, release)
         serving.add_remove(app, set(), new_ids)
         if route_switched:
-            route(app, [c for c in old if c.process == "web"], has_web=bool(old))
+            router.apply({app: previous_vhost})
         scheduler.stop_all(new, 0)
         _restart_stopped(app, stopped)
         raise
@@ -210,9 +211,12 @@ def activate(app: str, release: Release, release_phase: bool = True, only: set[s
     url = lifecycle.app_url(app)
     if url and web:
         console.detail(url)
-    schedule_retire(app)
-    if manifest.postdeploy:
-        _one_off(app, release, manifest.postdeploy, "postdeploy", fail_deploy=False)
+    try:  # the release is live: what follows can only warn (callers undo only unswitched work)
+        schedule_retire(app)
+        if manifest.postdeploy:
+            _one_off(app, release, manifest.postdeploy, "postdeploy", fail_deploy=False)
+    except Exception as exc:
+        console.warn(f"{release.tag} is live, but what follows failed: {exc} (ps:retire finishes the clean-up)")
 
 
 def serves_web(release: Release, wanted: dict[str, int]) -> bool:
@@ -236,8 +240,8 @@ def _restart_stopped(app: str, stopped: list[RunningContainer]) -> None:
     console.step("Starting the stopped stop-first containers of " + live.tag + " again")
     try:
         back = _start_and_check(app, live, specs, port, manifest_of(live))
-    except DeployFailed as exc:
-        console.error(f"could not restart them: {exc.message}", exc.hint)
+    except Exception as exc:  # never hide the failure that brought us here
+        console.error(f"could not restart them: {getattr(exc, 'message', exc)}", getattr(exc, "hint", None))
         return
     serving.add_remove(app, {c.id for c in back}, {c.id for c in stopped})
     if any(c.process == "web" for c in back):
@@ -293,16 +297,17 @@ def _failure_report(container: RunningContainer, detail: str) -> str:
 
 
 def route(app: str, web: list[RunningContainer], has_web: bool, release: Release | None = None,
-          drain: bool = True) -> None:
+          drain: bool = True, force: bool = False) -> None:
     """Point the app's vhost at `web` (none: no vhost). `drain=False` returns as soon as the
-    old nginx workers take no new connection (for a switch whose old containers retire later)."""
+    old nginx workers take no new connection (for a switch whose old containers retire later);
+    `force` reloads even when the file on disk already says the same (repairs)."""
     if not has_web:
-        router.apply({app: None}, drain)
+        router.apply({app: None}, drain, force)
         return
     release = release or releases.current(app)
     custom = release.app_json.get("_nginx_template") if release else None
     upstreams = sorted(f"{c.address}:{c.port}" for c in web if c.address and c.port)
-    router.apply({app: router.render_app(router.route_for(app, upstreams), custom)}, drain)
+    router.apply({app: router.render_app(router.route_for(app, upstreams), custom)}, drain, force)
 
 
 def run_release_phase(app: str, release: Release, manifest: appjson.AppJson) -> None:
@@ -377,7 +382,9 @@ def restart(app: str, process: str | None = None) -> None:
 def stop(app: str) -> None:
     with locks.app_lock(app):
         running = containers(app)
-        router.apply({app: router.render_app(router.route_for(app, []))} if releases.current(app) else {app: None})
+        live = releases.current(app)
+        answers_503 = live is not None and serves_web(live, formation.get(app))
+        router.apply({app: router.render_app(router.route_for(app, []))} if answers_503 else {app: None})
         serving.replace(app, set())
         scheduler.stop_all(running, int(settings.get("ps", app, "stop-timeout")))
 
@@ -404,7 +411,7 @@ def route_serving(app: str) -> None:
     live = releases.current(app)
     if live is not None and "web" in live.processes:
         web = [c for c in serving_containers(app) if c.process == "web" and c.state == "running"]
-        route(app, web, has_web=serves_web(live, formation.get(app)), release=live)
+        route(app, web, has_web=serves_web(live, formation.get(app)), release=live, force=True)
 
 
 def recover(app: str) -> None:
@@ -447,40 +454,57 @@ def teardown(app: str) -> None:
 
 def rename_running(old: str, new: str) -> None:
     """Rename a deployed app: retag its images, move its repo, start it under the new name,
-    and only then retire the old name's route and containers. If the start fails, every
-    step is undone and the app keeps serving under its old name."""
+    and only then retire the old name's route and containers. If anything fails before the
+    new name serves, every step is undone and the app keeps serving under its old name."""
+    from paas import paths
+    from paas.errors import Conflict
     from paas.runtime import docker_api
 
     with locks.app_lock(old), locks.app_lock(new):
+        if apps.find(new) is not None or paths.repo(new).exists():
+            raise Conflict(f"app {new!r} already exists")
         old_containers = docker_api.list_containers(old)
+        old_ids = {c.id for c in old_containers}
         timeout = int(settings.get("ps", old, "stop-timeout"))
         # A stop-first type must not run under both names at once.
         stopped = [c for c in old_containers
                    if c.role == "process" and settings.get("ps", old, "strategy", c.process) == "stop-first"]
-        scheduler.stop_all(stopped, timeout)
-        _rename_records(old, new)
-        retagged = []
-        for release in releases.list_for(new):
-            if release.image and docker_api.image_exists(release.image):
-                tag = names.image_tag(new, release.version)
-                docker_api.tag(release.image, tag)
-                releases.update(new, release.version, image=tag)
-                retagged.append((release.version, release.image))
+        renamed, retagged = False, []
         try:
-            activate(new, releases.current(new))
+            scheduler.stop_all(stopped, timeout)
+            _rename_records(old, new)
+            renamed = True
+            for release in releases.list_for(new):
+                if release.image and docker_api.image_exists(release.image):
+                    tag = names.image_tag(new, release.version)
+                    docker_api.tag(release.image, tag)
+                    retagged.append((release.version, release.image))
+                    releases.update(new, release.version, image=tag)
+            # Same release, same migrations: nothing of its release phase runs again.
+            activate(new, releases.current(new), release_phase=False)
         except BaseException:
-            for version, image in retagged:
-                releases.update(new, version, image=image)
-            _rename_records(new, old)
-            for tag_name, _ in docker_api.app_images(new):
-                docker_api.remove_image(tag_name)
+            if renamed and (serving.ids(new) - old_ids):  # it serves under the new name: finish
+                _retire_old_name(old, [c for c in old_containers if c not in stopped], timeout)
+                raise
+            if renamed:
+                for version, image in retagged:
+                    releases.update(new, version, image=image)
+                _rename_records(new, old)
+                for tag_name, _ in docker_api.app_images(new):
+                    docker_api.remove_image(tag_name)
             _restart_stopped(old, stopped)
             console.detail(f"{old} keeps its name and keeps serving: the rename was undone")
             raise
-        router.apply({old: None})
-        scheduler.stop_all([c for c in old_containers if c not in stopped], timeout)
-        for tag_name, _ in docker_api.app_images(old):
-            docker_api.remove_image(tag_name)
+        _retire_old_name(old, [c for c in old_containers if c not in stopped], timeout)
+
+
+def _retire_old_name(old: str, containers: list[RunningContainer], timeout: int) -> None:
+    from paas.runtime import docker_api
+
+    router.apply({old: None})
+    scheduler.stop_all(containers, timeout)
+    for tag_name, _ in docker_api.app_images(old):
+        docker_api.remove_image(tag_name)
 
 
 def _rename_records(old: str, new: str) -> None:

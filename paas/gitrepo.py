@@ -24,13 +24,14 @@ def _git():
     return git
 
 
-def _git_output(app: str, *args: str) -> bytes:
-    """Output of `git ARGS` in the app's repo, or GitFailed with git's message.
+def _git_output(app: str, *args: str, stdout=None) -> bytes:
+    """Output of `git ARGS` in the app's repo (or written to `stdout`), or GitFailed with git's message.
 
     The push path (resolve, size check, export) calls git itself: importing gitpython costs
     70 ms, a twentieth of a redeploy, for three commands it would run as subprocesses anyway.
     Inherited GIT_* variables keep a pre-receive hook's quarantined objects visible."""
-    result = subprocess.run(["git", "--git-dir", str(paths.repo(app)), *args], capture_output=True)
+    result = subprocess.run(["git", "--git-dir", str(paths.repo(app)), *args],
+                            stdout=stdout or subprocess.PIPE, stderr=subprocess.PIPE)
     if result.returncode != 0:
         raise GitFailed(result.stderr.decode("utf-8", "replace").strip() or f"git {args[0]} failed")
     return result.stdout
@@ -104,7 +105,8 @@ def export(app: str, sha: str) -> Path:
     dest = Path(tempfile.mkdtemp(prefix=f"{app}-", dir=paths.builds()))
     archive = dest.with_suffix(".tar")
     try:
-        archive.write_bytes(_git_output(app, "archive", "--format=tar", "--end-of-options", sha))
+        with archive.open("wb") as out:  # streamed: a tree may be hundreds of MiB
+            _git_output(app, "archive", "--format=tar", "--end-of-options", sha, stdout=out)
         with tarfile.open(archive) as tar:
             members = safe_members(tar.getmembers(), dest)
             if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4 adds its own checks

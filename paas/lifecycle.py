@@ -134,11 +134,14 @@ def _change_config(target: str | None, write, verb: str, restart: bool) -> list[
         if not restart:
             console.detail("Takes effect at the next deploy (--no-restart)")
             return changed
+        live = releases.current(target).version
         try:
             deploy.release_config_change(target, f"{verb} {', '.join(changed)}")
         except BaseException:
-            config.restore_vars(target, before, changed)
-            console.detail(f"{', '.join(changed)} left as before: the config change was undone")
+            now = releases.current(target)
+            if now is None or now.version == live:  # nothing switched: the old values stay
+                config.restore_vars(target, before, changed)
+                console.detail(f"{', '.join(changed)} left as before: the config change was undone")
             raise
     return changed
 

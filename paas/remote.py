@@ -111,9 +111,17 @@ def words_to_send(target: Target, args: list[str]) -> list[str]:
 
 
 def apply_app_option(words: list[str]) -> list[str]:
-    """Server side of `words_to_send`: `--app APP` (or `-a`) becomes the command's APP argument."""
-    app = pop_option(words, "-a", "--app")
-    if app:
+    """Server side of `words_to_send`: a leading `--app APP` (or `-a APP`, `--app=APP`)
+    becomes the command's APP argument. Only in front: further on, `-a` belongs to the
+    command (`run APP -- grep -a x`)."""
+    if words[:1] in (["--app"], ["-a"]) and len(words) > 1:
+        app = words[1]
+        del words[:2]
+    elif words and words[0].startswith("--app="):
+        app = words.pop(0).split("=", 1)[1]
+    else:
+        return words
+    if app and words:
         insert_app(words, app)
     return words
 

@@ -2,8 +2,10 @@
 
 Every change is written aside, checked with `nginx -t` against the full new config set,
 and only then moved into place and reloaded; a failing check leaves the old config serving.
-After a reload we wait until the old worker processes have exited: only then has every
-in-flight request on the old upstreams finished (DESIGN.md: reload returns before it is live).
+After a reload we wait until the old worker processes stop accepting (a deploy's switch) or
+have exited (everything else): only then does every new connection see the new config
+(DESIGN.md: reload returns before it is live). Requests still running on shutting-down
+workers are waited for by the background retire before it stops their containers.
 """
 
 from __future__ import annotations
@@ -141,20 +143,22 @@ def check_config(main_conf: Path) -> None:
         )
 
 
+def current_app_config(app: str) -> str | None:
+    """The app's vhost as written now (None: it has none)."""
+    path = app_config_path(app)
+    return path.read_text() if path.exists() else None
+
+
 def _unchanged(changes: dict[str, str | None]) -> bool:
-    def current(app: str) -> str | None:
-        path = apps_dir() / f"{app}.conf"
-        return path.read_text() if path.exists() else None
-
-    return all(current(app) == text for app, text in changes.items()) and master_pid() is not None
+    return all(current_app_config(app) == text for app, text in changes.items()) and master_pid() is not None
 
 
-def apply(changes: dict[str, str | None], drain: bool = True) -> None:
+def apply(changes: dict[str, str | None], drain: bool = True, force: bool = False) -> None:
     """Write app configs (None removes), check the whole new set, swap in, reload (see
-    `reload` for `drain`)."""
+    `reload` for `drain`). Nothing happens when the files already say this, unless `force`."""
     with locks.router_lock():
         _prepare_dirs()
-        if _unchanged(changes):  # same upstreams (ps:restart worker, a repeated refresh): no reload
+        if not force and _unchanged(changes):  # same upstreams (ps:restart worker): no reload
             return
         staging = prefix() / f"staging-{os.getpid()}"
         shutil.rmtree(staging, ignore_errors=True)
@@ -252,6 +256,18 @@ def reload(drain: bool = True, drain_timeout: float = 30.0) -> None:
         if not alive or (not drain and all(b"shutting down" in procs.command_line(w) for w in alive)):
             return
         time.sleep(0.005)
+
+
+def wait_for_draining_workers(timeout: float) -> None:
+    """Wait until no nginx worker of an older configuration is still finishing requests
+    (nginx ends them itself after worker_shutdown_timeout). The retire calls this before it
+    stops containers, so a long request on an old worker is never cut by its container's stop."""
+    pid = master_pid()
+    deadline = time.monotonic() + timeout
+    while pid is not None and time.monotonic() < deadline:
+        if not any(b"shutting down" in procs.command_line(w) for w in procs.children(pid)):
+            return
+        time.sleep(0.05)
 
 
 def app_config_path(app: str) -> Path:

@@ -103,12 +103,12 @@ def main(argv: list[str] | None = None) -> int:
         words = shlex.split(original)
     except ValueError as exc:
         return _refuse(key, original, f"command refused: cannot parse it ({exc})")
-    if not words:  # plain `ssh paas@host`: the help, through the same path as any command
-        words = ["help"]
-    if words[0] not in GIT_COMMANDS:
+    if words and words[0] not in GIT_COMMANDS:
         from paas import remote
 
-        remote.apply_app_option(words)  # the laptop client's `--app APP`
+        remote.apply_app_option(words)  # the laptop client's leading `--app APP`
+    if not words:  # plain `ssh paas@host`: the help, through the same path as any command
+        words = ["help"]
     if words[0] in GIT_COMMANDS:
         return git_command(key, original, words)
     return paas_command(key, original, words)

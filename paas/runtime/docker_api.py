@@ -7,6 +7,7 @@ user can act on.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections import deque
 from pathlib import Path
@@ -19,13 +20,15 @@ from paas.models import RunningContainer
 LOG_CONFIG = {"type": "json-file", "config": {"max-size": "10m", "max-file": "3"}}
 
 
+@functools.lru_cache(maxsize=1)
 def _import_docker():
     """`import docker`, without its optional paramiko (ssh:// daemons; ours is a unix socket).
 
     That import is 70 ms of every deploy's start-up; the SDK skips ssh support on ImportError,
     which a None entry in sys.modules gives. The entry is removed again, so a later
     `import paramiko` in this process still works."""
-    blocked = "paramiko" not in sys.modules
+    wants_ssh = os.environ.get("DOCKER_HOST", "").startswith("ssh://")
+    blocked = "paramiko" not in sys.modules and not wants_ssh
     if blocked:
         sys.modules["paramiko"] = None
     try:

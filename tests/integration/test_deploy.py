@@ -360,6 +360,16 @@ def test_a_rename_whose_start_fails_is_undone(server, make_app):
     source.commit("name-dependent health")
     source.push()
     before = releases(server, source.app)
+    serving = {k: r["container"] for k, r in serving_by_process(server, source.app).items()}
+    taken = f"{source.app}-taken"
+    server.paas("apps:create", taken, check=True)
+    try:
+        refused = server.paas("apps:rename", source.app, taken)
+        assert refused.returncode != 0 and f"app '{taken}' already exists" in refused.stderr
+        after = {k: r["container"] for k, r in serving_by_process(server, source.app).items()}
+        assert after == serving  # nothing was stopped or moved
+    finally:
+        server.paas("apps:destroy", taken, "--force", check=True)
     broken = f"{source.app}-broken"
     result = server.paas("apps:rename", source.app, broken)
     assert result.returncode != 0 and "failed its checks" in result.stderr

@@ -201,6 +201,23 @@ def test_a_config_change_whose_release_fails_is_undone(cli, web, monkeypatch):
     assert config.vars_of(web) == {"A": "old", "KEEP": "1"}
 
 
+def test_a_config_change_that_went_live_is_kept_even_if_a_later_step_fails(cli, web, monkeypatch):
+    import paas
+    from paas.errors import DeployFailed
+
+    releases.create(web, description="Deploy", status="live")
+
+    def live_then_failing(app, description):
+        new = releases.create(app, description=description, status="pending")
+        releases.mark_live(app, new.version)  # the switch happened: the app runs the new value
+        raise DeployFailed("something after the switch failed")
+
+    monkeypatch.setattr(paas.deploy, "release_config_change", live_then_failing)
+    result = cli("config:set", web, "A=new")
+    assert result.exit_code != 0 and "undone" not in result.stdout
+    assert config.vars_of(web) == {"A": "new"}
+
+
 def test_no_restart_waits_for_the_next_deploy(cli, web, deploy_calls):
     releases.create(web, description="Deploy", status="live")
     ok(cli("config:set", web, "A=1", "--no-restart"),

@@ -241,10 +241,15 @@ def test_the_app_is_inserted_only_where_the_first_argument_is_the_app(laptop, ar
 @pytest.mark.parametrize("sent, received", [
     (["--app", "demo", "config:show", "--format", "json"], ["config:show", "demo", "--format", "json"]),
     (["-a", "demo", "ps:scale", "web=2"], ["ps:scale", "demo", "web=2"]),
-    (["ps:report", "--app=demo"], ["ps:report", "demo"]),
+    (["--app=demo", "ps:report"], ["ps:report", "demo"]),
     (["--app", "demo", "run", "--", "ls", "-a", "x"], ["run", "demo", "--", "ls", "-a", "x"]),
     (["--app", "demo", "config:set", "--global", "K=V"], ["config:set", "--global", "K=V"]),
     (["--app"], ["--app"]),
+    (["--app", "demo"], []),
+    # Further on, -a and --app are the command's own words.
+    (["run", "demo", "grep", "-a", "pat", "f"], ["run", "demo", "grep", "-a", "pat", "f"]),
+    (["enter", "demo", "web.1", "ls", "-a", "/tmp"], ["enter", "demo", "web.1", "ls", "-a", "/tmp"]),
+    (["ps:report", "--app=demo"], ["ps:report", "--app=demo"]),
 ])
 def test_the_server_puts_the_app_option_in_place(sent, received):
     assert remote.apply_app_option(list(sent)) == received
