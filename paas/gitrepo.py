@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from paas import paths
-from paas.errors import InvalidInput, NotFound
+from paas.errors import BuildFailed, InvalidInput, NotFound
 
 MAX_TREE_BYTES = 512 * 1024 * 1024
 MAX_FILE_BYTES = 256 * 1024 * 1024
@@ -24,21 +24,36 @@ def _git():
     return git
 
 
-def _git_output(app: str, *args: str, stdout=None) -> bytes:
-    """Output of `git ARGS` in the app's repo (or written to `stdout`), or GitFailed with git's message.
+def _archive(app: str, sha: str, target: Path) -> None:
+    """`git archive` of `sha` into `target`, streamed (a tree may be hundreds of MiB). This
+    process writes the file, so a full disk is an OSError (ENOSPC) the builder reports."""
+    command = ["git", "--git-dir", str(paths.repo(app)), "archive", "--format=tar", "--end-of-options", sha]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        try:
+            with target.open("wb") as out:
+                shutil.copyfileobj(proc.stdout, out, 1024 * 1024)
+        except BaseException:
+            proc.kill()
+            raise
+        errors = proc.stderr.read()
+    if proc.returncode != 0:
+        raise GitFailed(errors.decode("utf-8", "replace").strip() or "git archive failed")
+
+
+def _git_output(app: str, *args: str) -> bytes:
+    """Output of `git ARGS` in the app's repo, or GitFailed with git's message.
 
     The push path (resolve, size check, export) calls git itself: importing gitpython costs
     70 ms, a twentieth of a redeploy, for three commands it would run as subprocesses anyway.
     Inherited GIT_* variables keep a pre-receive hook's quarantined objects visible."""
-    result = subprocess.run(["git", "--git-dir", str(paths.repo(app)), *args],
-                            stdout=stdout or subprocess.PIPE, stderr=subprocess.PIPE)
+    result = subprocess.run(["git", "--git-dir", str(paths.repo(app)), *args], capture_output=True)
     if result.returncode != 0:
         raise GitFailed(result.stderr.decode("utf-8", "replace").strip() or f"git {args[0]} failed")
     return result.stdout
 
 
-class GitFailed(Exception):
-    pass
+class GitFailed(BuildFailed):
+    """git refused (a corrupt or missing object, say): reported as a failed build."""
 
 
 def exists(app: str) -> bool:
@@ -105,8 +120,7 @@ def export(app: str, sha: str) -> Path:
     dest = Path(tempfile.mkdtemp(prefix=f"{app}-", dir=paths.builds()))
     archive = dest.with_suffix(".tar")
     try:
-        with archive.open("wb") as out:  # streamed: a tree may be hundreds of MiB
-            _git_output(app, "archive", "--format=tar", "--end-of-options", sha, stdout=out)
+        _archive(app, sha, archive)
         with tarfile.open(archive) as tar:
             members = safe_members(tar.getmembers(), dest)
             if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4 adds its own checks
