@@ -28,7 +28,7 @@ bench: bootstrap
 	@.venv/bin/python bench/run.py
 
 clean-demo:
-	@PAAS_ROOT="$(DEMO_ROOT)" PAAS_LOCAL=1 .venv/bin/paas server:down || true
+	@scripts/clean-demo "$(DEMO_ROOT)"
 
 docs: bootstrap
 	@PAAS_ROOT=$$(mktemp -d) PAAS_LOCAL=1 .venv/bin/python scripts/gen_commands_doc.py
