@@ -153,8 +153,8 @@ def rollback(app: str, version: int | None = None) -> Release:
 def activate(app: str, release: Release, release_phase: bool = True, only: set[str] | None = None) -> None:
     """Blue/green: start, check, route, mark live, retire. Caller holds the app lock.
 
-    `release_phase=False` (restart, start, restore of the live release) skips predeploy and
-    the `release:` command: migrations ran when the release first went live. `only` replaces
+    `release_phase=False` (restart, start, restore of the live release) skips predeploy, the
+    `release:` command and postdeploy: they ran when the release first went live. `only` replaces
     just those process types (ps:restart APP TYPE); the others keep running untouched."""
     started_at = time.monotonic()
     manifest = manifest_of(release)
@@ -213,7 +213,7 @@ def activate(app: str, release: Release, release_phase: bool = True, only: set[s
         console.detail(url)
     try:  # the release is live: what follows can only warn (callers undo only unswitched work)
         schedule_retire(app)
-        if manifest.postdeploy:
+        if manifest.postdeploy and release_phase:  # once per release, like predeploy
             _one_off(app, release, manifest.postdeploy, "postdeploy", fail_deploy=False)
     except Exception as exc:
         console.warn(f"{release.tag} is live, but what follows failed: {exc} (ps:retire finishes the clean-up)")

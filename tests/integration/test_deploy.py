@@ -96,6 +96,26 @@ def test_crash_on_boot_and_failing_release_phase_change_nothing(server, make_app
     assert server.get(source.app)[1].startswith("Hello from paas! release=v1")
 
 
+def test_predeploy_and_postdeploy_run_once_per_release(server, make_app):
+    source = make_app("python")
+    manifest = json.loads((source.path / "app.json").read_text())
+    manifest["scripts"] = {"dokku": {"predeploy": "echo pre-$PAAS_RELEASE", "postdeploy": "echo post-$PAAS_RELEASE"}}
+    source.write("app.json", json.dumps(manifest))
+    source.commit("deploy scripts")
+    pushed = source.push()
+    assert "pre-v1" in pushed.stderr and "post-v1" in pushed.stderr
+    assert pushed.stderr.index("pre-v1") < pushed.stderr.index("is live") < pushed.stderr.index("post-v1")
+    restarted = server.paas("ps:restart", source.app, check=True)  # the same release: neither runs
+    assert "Running predeploy" not in restarted.stdout and "Running postdeploy" not in restarted.stdout
+    # A failing predeploy rejects the push before anything starts.
+    manifest["scripts"]["dokku"]["predeploy"] = "echo no migrations today; exit 3"
+    source.write("app.json", json.dumps(manifest))
+    source.commit("failing predeploy")
+    failed = source.push(check=False)
+    assert failed.returncode != 0 and "predeploy command exited with 3" in failed.stderr
+    assert server.get(source.app)[1].startswith("Hello from paas! release=v1")
+
+
 def test_other_branches_are_stored_not_deployed_and_destroy_removes_everything(server, make_app):
     source = make_app("python")
     source.git("checkout", "-q", "-b", "feature")
