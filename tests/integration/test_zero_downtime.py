@@ -73,3 +73,45 @@ def test_a_switch_does_not_wait_for_a_long_request_and_that_request_completes(se
         assert response.startswith(b"HTTP/1.1 200") and response.endswith(b"slow done\n")
     finally:
         slow.close()
+
+
+SLOW_SERVER = '''
+import http.server, os, time
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path == "/slow":
+            time.sleep(8)
+        body = b"slow done\\n" if self.path == "/slow" else b"ok\\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+http.server.ThreadingHTTPServer(("0.0.0.0", int(os.environ["PORT"])), Handler).serve_forever()
+'''
+
+
+def test_a_request_in_flight_survives_the_retire_of_an_app_that_dies_on_sigterm(server, make_app):
+    import socket
+    import time
+
+    source = make_app("python")
+    source.write("slow_server.py", SLOW_SERVER)  # Python's default SIGTERM: exit at once
+    source.write("Procfile", "web: python slow_server.py\n")
+    source.commit("a server with no graceful shutdown")
+    source.push()
+    server.paas("checks:set", source.app, "wait-to-retire", "1", check=True)
+    slow = socket.create_connection(("127.0.0.1", server.http_port), timeout=60)
+    slow.sendall(f"GET /slow HTTP/1.1\r\nHost: {source.app}.{server.domain}\r\nConnection: close\r\n\r\n".encode())
+    try:
+        time.sleep(0.5)  # the request has reached the old container
+        server.paas("ps:restart", source.app, check=True)
+        # The retire (1 s drain) must wait for the nginx worker still carrying the request
+        # before it stops the old container, or this app would die mid-request: a 502.
+        response = b""
+        while chunk := slow.recv(65536):
+            response += chunk
+        assert response.startswith(b"HTTP/1.1 200") and response.endswith(b"slow done\n")
+    finally:
+        slow.close()
