@@ -430,10 +430,17 @@ def schedule_retire(app: str) -> None:
     )
 
 
+NGINX_WORKER_SHUTDOWN_TIMEOUT = 60  # templates/nginx/nginx.conf.j2: worker_shutdown_timeout
+
+
 def retire(app: str) -> list[RunningContainer]:
     failpoints.reached("retire")
     with locks.app_lock(app):
         stale = _stale(app)  # decided under the lock, stopped outside it (SIGTERM takes time)
+    if stale:
+        # Requests still running on old nginx workers may reach these containers (including
+        # a switch that happened while this waited for the lock): let them finish first.
+        router.wait_for_draining_workers(NGINX_WORKER_SHUTDOWN_TIMEOUT)
     scheduler.stop_all(stale, int(settings.get("ps", app, "stop-timeout")))
     return stale
 

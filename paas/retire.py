@@ -5,17 +5,13 @@ from __future__ import annotations
 import sys
 import time
 
-NGINX_WORKER_SHUTDOWN_TIMEOUT = 60  # templates/nginx/nginx.conf.j2: worker_shutdown_timeout
-
 
 def main() -> None:
     app, drain = sys.argv[1], float(sys.argv[2])
     time.sleep(drain)
-    from paas import cleanup, deploy, router
+    from paas import cleanup, deploy
 
-    # Requests still running on old nginx workers reach the old containers: let them finish.
-    router.wait_for_draining_workers(NGINX_WORKER_SHUTDOWN_TIMEOUT)
-    deploy.retire(app)
+    deploy.retire(app)  # waits for nginx workers still carrying requests to what it stops
     cleanup.prune_app(app)  # keep the last PAAS_KEEP_RELEASES good images for rollback
 
 

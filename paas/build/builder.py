@@ -145,12 +145,24 @@ def _docker_build(source: Path, dockerfile_name: str, tag: str, app: str, versio
         elif not line.startswith("Removing intermediate container"):
             console.detail("  " + line)
 
-    image_id = docker_api.build(
-        source, dockerfile_name, tag,
-        # No build labels: the classic builder adds a LABEL step (and a layer) per label to
-        # every build; the image's tag paas/<app>:vN already says where it comes from.
-        labels={}, limits=limits, on_line=show,
-    )
+    def build() -> str:
+        return docker_api.build(
+            source, dockerfile_name, tag,
+            # No build labels: the classic builder adds a LABEL step (and a layer) per label to
+            # every build; the image's tag paas/<app>:vN already says where it comes from.
+            labels={}, limits=limits, on_line=show,
+        )
+
+    try:
+        image_id = build()
+    except BuildFailed as exc:
+        # Apps share cached layers; removing another app's last image (a destroy, a prune)
+        # can take one away between its cache hit here and its use. Built again, it is rebuilt.
+        if "unknown parent image ID" not in exc.message:
+            raise
+        console.detail("A cached layer was removed during the build (another app's clean-up): building again")
+        first_run.update(seen=False, layer=None)
+        image_id = build()
     if runtime_name and first_run["layer"]:
         # Pin the language runtime layer: destroying the last app of a language must not
         # throw away the apt-installed runtime every other app of it would rebuild.

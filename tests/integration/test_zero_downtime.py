@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
+import time
 
 import pytest
 
@@ -43,10 +46,27 @@ def test_no_failed_request_through_redeploys_config_scale_and_rollback(server, m
     assert server.get(source.app)[1].startswith("Hello from paas! release=v4")
 
 
-def test_a_switch_does_not_wait_for_a_long_request_and_that_request_completes(server, make_app):
-    import socket
-    import time
+@contextlib.contextmanager
+def slow_request(server, app: str):
+    """GET /slow sent through nginx (and given time to reach the app); yields a function that
+    reads the whole response."""
+    sock = socket.create_connection(("127.0.0.1", server.http_port), timeout=60)
+    sock.sendall(f"GET /slow HTTP/1.1\r\nHost: {app}.{server.domain}\r\nConnection: close\r\n\r\n".encode())
+    time.sleep(0.5)
 
+    def response() -> bytes:
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+        return data
+
+    try:
+        yield response
+    finally:
+        sock.close()
+
+
+def test_a_switch_does_not_wait_for_a_long_request_and_that_request_completes(server, make_app):
     from paas import procs
 
     source = make_app("python")
@@ -56,10 +76,7 @@ def test_a_switch_does_not_wait_for_a_long_request_and_that_request_completes(se
     source.push()
     master = int((server.root / "nginx" / "nginx.pid").read_text())
     old_workers = procs.children(master)
-    slow = socket.create_connection(("127.0.0.1", server.http_port), timeout=60)
-    slow.sendall(f"GET /slow HTTP/1.1\r\nHost: {source.app}.{server.domain}\r\nConnection: close\r\n\r\n".encode())
-    try:
-        time.sleep(0.5)  # the request has reached the app
+    with slow_request(server, source.app) as response:
         server.paas("ps:restart", source.app, check=True)
         # The switch returned while the old worker still carries the slow request (it would
         # have exited by now had the switch waited for it)...
@@ -67,12 +84,8 @@ def test_a_switch_does_not_wait_for_a_long_request_and_that_request_completes(se
         assert busy and all(b"shutting down" in procs.command_line(w) for w in busy)
         assert server.get(source.app)[0] == 200
         # ...and that request still completes, through the old worker and the retiring container.
-        response = b""
-        while chunk := slow.recv(65536):
-            response += chunk
-        assert response.startswith(b"HTTP/1.1 200") and response.endswith(b"slow done\n")
-    finally:
-        slow.close()
+        body = response()
+    assert body.startswith(b"HTTP/1.1 200") and body.endswith(b"slow done\n")
 
 
 SLOW_SERVER = '''
@@ -93,25 +106,15 @@ http.server.ThreadingHTTPServer(("0.0.0.0", int(os.environ["PORT"])), Handler).s
 
 
 def test_a_request_in_flight_survives_the_retire_of_an_app_that_dies_on_sigterm(server, make_app):
-    import socket
-    import time
-
     source = make_app("python")
     source.write("slow_server.py", SLOW_SERVER)  # Python's default SIGTERM: exit at once
     source.write("Procfile", "web: python slow_server.py\n")
     source.commit("a server with no graceful shutdown")
     source.push()
     server.paas("checks:set", source.app, "wait-to-retire", "1", check=True)
-    slow = socket.create_connection(("127.0.0.1", server.http_port), timeout=60)
-    slow.sendall(f"GET /slow HTTP/1.1\r\nHost: {source.app}.{server.domain}\r\nConnection: close\r\n\r\n".encode())
-    try:
-        time.sleep(0.5)  # the request has reached the old container
+    with slow_request(server, source.app) as response:
         server.paas("ps:restart", source.app, check=True)
         # The retire (1 s drain) must wait for the nginx worker still carrying the request
         # before it stops the old container, or this app would die mid-request: a 502.
-        response = b""
-        while chunk := slow.recv(65536):
-            response += chunk
-        assert response.startswith(b"HTTP/1.1 200") and response.endswith(b"slow done\n")
-    finally:
-        slow.close()
+        body = response()
+    assert body.startswith(b"HTTP/1.1 200") and body.endswith(b"slow done\n")
