@@ -22,7 +22,8 @@ _held: set[str] = set()  # locks this process holds: taking one again is a no-op
 
 
 @contextlib.contextmanager
-def hold(name: str, what: str, wait: float | None = None) -> Iterator[None]:
+def hold(name: str, what: str, wait: float | None = None, shared: bool = False) -> Iterator[None]:
+    """Hold lock `name`; `shared` holders (readers) may hold it together, never with another."""
     if name in _held:  # e.g. config:set holds the app's lock around the release it makes
         yield
         return
@@ -33,7 +34,7 @@ def hold(name: str, what: str, wait: float | None = None) -> Iterator[None]:
     try:
         while True:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
@@ -43,8 +44,9 @@ def hold(name: str, what: str, wait: float | None = None) -> Iterator[None]:
                         hint="wait for it to finish, then try again",
                     ) from None
                 time.sleep(0.1)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()}".encode(), 0)
+        if not shared:  # shared holders would overwrite each other's note
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()}".encode(), 0)
         _held.add(name)
         try:
             yield
@@ -69,6 +71,13 @@ def app_lock(app: str, wait: float | None = None) -> Iterator[None]:
 
             deploy.recover(app)
         yield
+
+
+def image_store(removing: bool):
+    """Builds share the image store; removing images takes it alone. Apps share cached layers,
+    and removing another app's last image during a build takes a layer the build is using
+    ("unknown parent image ID"). Nothing else is locked while this is held."""
+    return hold("images", "the image store", shared=not removing)
 
 
 def router_lock():

@@ -156,9 +156,10 @@ def _docker_build(source: Path, dockerfile_name: str, tag: str, app: str, versio
     try:
         image_id = build()
     except BuildFailed as exc:
-        # Apps share cached layers; removing another app's last image (a destroy, a prune)
-        # can take one away between its cache hit here and its use. Built again, it is rebuilt.
-        if "unknown parent image ID" not in exc.message:
+        # Apps share cached layers. paas removes images only outside builds (the image-store
+        # lock), but a `docker image prune` run by hand can still take a layer away between
+        # its cache hit here and its use. Built again, that layer is rebuilt.
+        if not any(marker in exc.message for marker in VANISHED_LAYER):
             raise
         console.detail("A cached layer was removed during the build (another app's clean-up): building again")
         first_run.update(seen=False, layer=None)
@@ -171,6 +172,7 @@ def _docker_build(source: Path, dockerfile_name: str, tag: str, app: str, versio
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+VANISHED_LAYER = ("unknown parent image ID", "failed to get digest")  # dockerd's words for it
 _LAYER_ID = re.compile(r"[0-9a-f]{12}")
 
 

@@ -13,7 +13,7 @@ from collections import deque
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from paas import names
+from paas import locks, names
 from paas.errors import BuildFailed, NotFound, PaasError, ServiceUnavailable
 from paas.models import RunningContainer
 
@@ -121,6 +121,11 @@ def build(
 
     Only the last 50 lines are kept for the error message, so huge output costs no memory.
     """
+    with locks.image_store(removing=False):
+        return _build(context, dockerfile, tag_name, labels, limits, on_line, buildargs)
+
+
+def _build(context, dockerfile, tag_name, labels, limits, on_line, buildargs) -> str:
     tail: deque[str] = deque(maxlen=50)
     image = None
     try:
@@ -150,7 +155,8 @@ def build(
 
 def remove_image(name: str) -> bool:
     try:
-        client().images.remove(name, noprune=False)
+        with locks.image_store(removing=True):
+            client().images.remove(name, noprune=False)
         return True
     except _errors().ImageNotFound:
         return False
@@ -167,7 +173,8 @@ def app_images(app: str) -> list[tuple[str, str]]:
 
 
 def prune_dangling() -> int:
-    report = api().prune_images(filters={"dangling": True})
+    with locks.image_store(removing=True):
+        report = api().prune_images(filters={"dangling": True})
     return len(report.get("ImagesDeleted") or [])
 
 

@@ -56,3 +56,29 @@ def test_a_lock_another_process_holds_times_out_here(paas_root):
     finally:
         holder.kill()
         holder.wait()
+
+
+HOLD_IMAGES = """
+import sys, time
+from paas import locks
+with locks.image_store(removing=sys.argv[1] == "remove"):
+    print("held", flush=True)
+    time.sleep(30)
+"""
+
+
+def test_builds_share_the_image_store_and_removals_wait_for_them(paas_root):
+    env = {"PAAS_ROOT": str(paas_root), "PATH": "/usr/bin:/bin"}
+    build = subprocess.Popen([sys.executable, "-c", HOLD_IMAGES, "build"], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert build.stdout.readline().strip() == "held"
+        with locks.hold("images", "the image store", wait=0.2, shared=True):
+            pass  # a second build goes ahead
+        with pytest.raises(LockTimeout):
+            with locks.hold("images", "the image store", wait=0.2):  # a removal waits
+                pass
+    finally:
+        build.kill()
+        build.wait()
+    with locks.image_store(removing=True):
+        pass
