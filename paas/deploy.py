@@ -350,10 +350,7 @@ def _scale_locked(app: str, changes: dict[str, int]) -> None:
     if release is None:
         console.detail("Not deployed yet: the formation applies at the first deploy")
         return
-    unknown = [p for p in changes if p not in release.processes]
-    if unknown:
-        raise InvalidInput(f"{release.tag} has no process type {', '.join(unknown)}; "
-                           f"it has {', '.join(sorted(release.processes))}")
+    _require_process_types(release, list(changes))
     reap(app)
     port = port_of(release)
     current = serving_containers(app)
@@ -367,15 +364,21 @@ def _scale_locked(app: str, changes: dict[str, int]) -> None:
         schedule_retire(app)
 
 
+def _require_process_types(release: Release, types: list[str]) -> None:
+    unknown = [p for p in types if p not in release.processes]
+    if unknown:
+        raise InvalidInput(f"{release.tag} has no process type {', '.join(unknown)}; "
+                           f"it has {', '.join(sorted(release.processes))}")
+
+
 def restart(app: str, process: str | None = None) -> None:
     """Replace the live release's containers (of one process type if given), zero downtime."""
     with locks.app_lock(app):
         release = releases.current(app)
         if release is None:
             raise NotFound(f"{app} is not deployed")
-        if process is not None and process not in release.processes:
-            raise InvalidInput(f"{release.tag} has no process type {process}; "
-                               f"it has {', '.join(sorted(release.processes))}")
+        if process is not None:
+            _require_process_types(release, [process])
         activate(app, release, release_phase=False, only=None if process is None else {process})
 
 
@@ -430,9 +433,6 @@ def schedule_retire(app: str) -> None:
     )
 
 
-NGINX_WORKER_SHUTDOWN_TIMEOUT = 60  # templates/nginx/nginx.conf.j2: worker_shutdown_timeout
-
-
 def retire(app: str) -> list[RunningContainer]:
     failpoints.reached("retire")
     with locks.app_lock(app):
@@ -440,7 +440,7 @@ def retire(app: str) -> list[RunningContainer]:
     if stale:
         # Requests still running on old nginx workers may reach these containers (including
         # a switch that happened while this waited for the lock): let them finish first.
-        router.wait_for_draining_workers(NGINX_WORKER_SHUTDOWN_TIMEOUT)
+        router.wait_for_draining_workers()
     scheduler.stop_all(stale, int(settings.get("ps", app, "stop-timeout")))
     return stale
 
