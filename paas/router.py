@@ -25,6 +25,8 @@ from paas.models import Route
 # sbin is often missing from PATH in SSH sessions of unprivileged users.
 NGINX = os.environ.get("PAAS_NGINX") or shutil.which("nginx") or "/usr/sbin/nginx"
 DEFAULT_HTTP_PORT = 80
+# How long an old worker may finish its requests after a reload before nginx closes them.
+WORKER_SHUTDOWN_TIMEOUT = 60
 
 
 def prefix() -> Path:
@@ -76,6 +78,7 @@ def _group_name(gid: int) -> str:
 def render_main(apps_glob_dir: Path) -> str:
     return _jinja().get_template("nginx.conf.j2").render(
         prefix=str(prefix()), listen=listen_address(), apps_dir=str(apps_glob_dir), user=_worker_user(),
+        worker_shutdown_timeout=WORKER_SHUTDOWN_TIMEOUT,
     )
 
 
@@ -253,19 +256,24 @@ def reload(drain: bool = True, drain_timeout: float = 30.0) -> None:
     deadline = time.monotonic() + drain_timeout
     while time.monotonic() < deadline:
         alive = old_workers & procs.children(pid)
-        if not alive or (not drain and all(b"shutting down" in procs.command_line(w) for w in alive)):
+        if not alive or (not drain and all(_shutting_down(w) for w in alive)):
             return
         time.sleep(0.005)
 
 
-def wait_for_draining_workers(timeout: float) -> None:
+def _shutting_down(worker: int) -> bool:
+    """An old worker that stopped accepting and is finishing its requests (nginx retitles it)."""
+    return b"shutting down" in procs.command_line(worker)
+
+
+def wait_for_draining_workers(timeout: float = WORKER_SHUTDOWN_TIMEOUT) -> None:
     """Wait until no nginx worker of an older configuration is still finishing requests
-    (nginx ends them itself after worker_shutdown_timeout). The retire calls this before it
+    (nginx ends them itself after WORKER_SHUTDOWN_TIMEOUT). The retire calls this before it
     stops containers, so a long request on an old worker is never cut by its container's stop."""
     pid = master_pid()
     deadline = time.monotonic() + timeout
     while pid is not None and time.monotonic() < deadline:
-        if not any(b"shutting down" in procs.command_line(w) for w in procs.children(pid)):
+        if not any(_shutting_down(w) for w in procs.children(pid)):
             return
         time.sleep(0.05)
 
