@@ -129,17 +129,17 @@ def _change_config(target: str | None, write, verb: str, restart: bool) -> list[
     with locks.app_lock(target):
         before = config.vars_of(target)
         changed = write()
-        if not changed or releases.current(target) is None:
+        live_before = releases.current(target)
+        if not changed or live_before is None:
             return changed
         if not restart:
             console.detail("Takes effect at the next deploy (--no-restart)")
             return changed
-        live = releases.current(target).version
         try:
             deploy.release_config_change(target, f"{verb} {', '.join(changed)}")
         except BaseException:
             now = releases.current(target)
-            if now is None or now.version == live:  # nothing switched: the old values stay
+            if now is None or now.version == live_before.version:  # nothing switched: undo
                 config.restore_vars(target, before, changed)
                 console.detail(f"{', '.join(changed)} left as before: the config change was undone")
             raise

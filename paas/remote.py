@@ -58,7 +58,7 @@ def _git_remote_url(name: str) -> str | None:
     return result.stdout.strip() or None if result.returncode == 0 else None
 
 
-def pop_option(args: list[str], *flags: str) -> str | None:
+def _pop_option(args: list[str], *flags: str) -> str | None:
     for i, word in enumerate(args):
         for flag in flags:
             if word == flag and i + 1 < len(args):
@@ -73,15 +73,20 @@ def pop_option(args: list[str], *flags: str) -> str | None:
     return None
 
 
+def command_word(args: list[str]) -> str:
+    """The paas command in `args` (its first word that is not an option), or ''."""
+    return next((a for a in args if not a.startswith("-")), "")
+
+
 def target_for(args: list[str]) -> Target | None:
     """Decide whether this invocation runs on a server; mutates args to drop client options."""
     if os.environ.get("PAAS_LOCAL") == "1":
         return None
-    command = next((a for a in args if not a.startswith("-")), None)
-    if command is None or command.split(":")[0] in LOCAL_ONLY:
+    command = command_word(args)
+    if not command or command.split(":")[0] in LOCAL_ONLY:
         return None
-    remote_name = pop_option(args, "--remote") or os.environ.get("PAAS_REMOTE")
-    app_override = pop_option(args, "-a", "--app")
+    remote_name = _pop_option(args, "--remote") or os.environ.get("PAAS_REMOTE")
+    app_override = _pop_option(args, "-a", "--app")
     host = os.environ.get("PAAS_HOST")
     target = None
     if remote_name or not host:
@@ -161,8 +166,7 @@ def run(target: Target, args: list[str]) -> int:
     from paas.ssh_client import run_remote
 
     try:
-        name = next((a for a in args if not a.startswith("-")), "")
-        return run_remote(target, shlex.join(words_to_send(target, args)), name)
+        return run_remote(target, shlex.join(words_to_send(target, args)), command_word(args))
     except PaasError as exc:
         from paas import console
 
