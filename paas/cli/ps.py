@@ -102,6 +102,7 @@ def restart(app_name: AppArg,
     """Replace every container (or those of one process type) with fresh ones, zero downtime."""
     from paas import deploy
 
+    apps.get(app_name)
     if process is not None:
         names.process_type(process)
     console.step(f"Restarting {app_name}" + (f" {process}" if process else ""))
