@@ -26,13 +26,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from paas import names
+
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 PYTHON = sys.executable
 PAAS = [PYTHON, "-m", "paas"]
 DOMAIN = "paas.localhost"
-STACK = "paas/stack:bookworm"
-NETWORK = "paas"
+STACK = names.STACK_IMAGE
+NETWORK = names.NETWORK  # raw baselines run where paas runs apps
 BENCH_LABEL = "paas.bench"  # every image/container the bench makes itself carries it
 
 
@@ -352,6 +354,10 @@ def sdk_build(tree: Path, dockerfile_text: str | None, tag: str, nocache: bool =
     return elapsed
 
 
+def container_address(container) -> str | None:
+    return ((container.attrs.get("NetworkSettings") or {}).get("Networks") or {}).get(NETWORK, {}).get("IPAddress")
+
+
 def start_to_200(image: str, command: str, port: int, path: str = "/", env: dict | None = None,
                  timeout: float = 60) -> float:
     """docker run of an image on the paas network (PORT env, init) until its IP answers 200."""
@@ -367,8 +373,7 @@ def start_to_200(image: str, command: str, port: int, path: str = "/", env: dict
         deadline = time.monotonic() + timeout
         while address is None and time.monotonic() < deadline:
             container.reload()
-            address = ((container.attrs.get("NetworkSettings") or {}).get("Networks") or {}).get(NETWORK, {}).get(
-                "IPAddress") or None
+            address = container_address(container)
             if address is None:
                 time.sleep(0.01)
         if address is None or poll_http(address, port, lambda s, b: s == 200, path=path,

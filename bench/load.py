@@ -23,7 +23,9 @@ import threading
 import time
 import uuid
 
-from bench.common import EXAMPLES, Row, Source, change, docker_client, log, private_server, wait_quiet
+from bench.common import (
+    EXAMPLES, Row, Source, change, container_address, docker_client, log, private_server, wait_quiet,
+)
 from bench.loadgen import run_load
 
 GROUP = "load"
@@ -73,8 +75,7 @@ def _push(source: Source) -> float:
 def _container_address(app: str) -> str:
     client = docker_client()
     for container in client.containers.list(filters={"label": [f"paas.app={app}", "paas.process=web"]}):
-        address = ((container.attrs.get("NetworkSettings") or {}).get("Networks") or {}).get("paas", {}).get(
-            "IPAddress")
+        address = container_address(container)
         if address:
             return address
     raise RuntimeError(f"no running web container of {app}")

@@ -19,7 +19,13 @@ LABEL_ROLE = "paas.role"  # "process" for formation containers, "run" for one-of
 LABEL_PORT = "paas.port"
 LABEL_STACK = "paas.stack"
 
-NETWORK = "paas"
+# App containers join one bridge network with inter-container traffic off (like Heroku's
+# dynos): an app cannot reach another app's containers, only the host (nginx) can.
+NETWORK = "paas-apps"
+# Before that, apps shared "paas" with traffic between containers allowed. Containers still on
+# it keep serving until their next deploy or restart; the retire removes it once it is empty.
+LEGACY_NETWORK = "paas"
+NETWORK_OPTIONS = {"com.docker.network.bridge.enable_icc": "false"}
 STACK_IMAGE = "paas/stack:bookworm"
 
 _APP_RE = re.compile(r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?")

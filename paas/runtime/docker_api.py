@@ -185,14 +185,42 @@ def ensure_network() -> None:
     try:
         client().networks.get(names.NETWORK)
     except _errors().NotFound:
-        client().networks.create(names.NETWORK, driver="bridge", labels={names.LABEL_ROLE: "network"})
+        try:
+            client().networks.create(names.NETWORK, driver="bridge", options=names.NETWORK_OPTIONS,
+                                     labels={names.LABEL_ROLE: "network"}, check_duplicate=True)
+        except _errors().APIError as exc:
+            if exc.status_code != 409:  # 409: a command running beside this one made it first
+                raise PaasError(f"creating the Docker network {names.NETWORK} failed: {exc.explanation or exc}") from None
+
+
+def remove_legacy_network() -> bool:
+    """Remove the shared network of older versions once no container uses it (True if removed)."""
+    try:
+        network = client().networks.get(names.LEGACY_NETWORK)
+    except _errors().NotFound:
+        return False
+    if (network.attrs.get("Labels") or {}).get(names.LABEL_ROLE) != "network" or network.attrs.get("Containers"):
+        return False
+    try:
+        network.remove()
+    except _errors().APIError:  # a container joined it meanwhile, or another command removed it
+        return False
+    return True
+
+
+def _address(attrs: dict) -> str | None:
+    networks = (attrs.get("NetworkSettings") or {}).get("Networks") or {}
+    for name in (names.NETWORK, names.LEGACY_NETWORK):
+        address = (networks.get(name) or {}).get("IPAddress")
+        if address:
+            return address
+    return None
 
 
 def _to_running(container) -> RunningContainer:
     labels = container.labels or {}
     attrs = container.attrs
-    net = (attrs.get("NetworkSettings") or {}).get("Networks") or {}
-    address = (net.get(names.NETWORK) or {}).get("IPAddress") or None
+    address = _address(attrs)
     port = labels.get(names.LABEL_PORT)
     return RunningContainer(
         id=container.id,

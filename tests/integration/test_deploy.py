@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
@@ -404,3 +405,57 @@ def test_a_rename_whose_start_fails_is_undone(server, make_app):
         ["docker", "ps", "-aq", "--filter", f"label=paas.app={broken}"], capture_output=True, text=True).stdout.strip())
     source.commit("still pushable under the old name")
     assert source.push().returncode == 0
+
+
+PROBE = """
+import socket, sys
+def reach(host, port):
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+        return "open"
+    except OSError as exc:
+        return type(exc).__name__
+own = socket.socket(); own.bind((socket.gethostbyname(socket.gethostname()), 0)); own.listen()
+print("own", reach(own.getsockname()[0], own.getsockname()[1]))
+print("other", reach(sys.argv[1], int(sys.argv[2])))
+"""
+
+
+def test_an_app_cannot_reach_another_apps_containers(server, make_app):
+    first, second = make_app("python"), make_app("python")
+    first.push()
+    second.push()
+    address, port = serving_by_process(server, second.app)["web.1"]["address"].split(":")
+    assert server.get(second.app)[0] == 200  # nginx, on the host, reaches it
+    probe = server.paas("run", first.app, "--", "python3", "-c", PROBE, address, port, check=True).stdout
+    # The probe itself can see an open port (its own); the other app's port it cannot reach.
+    assert "own open" in probe
+    assert "other open" not in probe and "other " in probe
+
+
+@pytest.mark.serial  # any retire running beside it would remove the empty network it just made
+def test_the_shared_network_of_older_versions_goes_once_empty():
+    from paas import names
+    from paas.runtime import docker_api
+
+    client = docker_api.client()
+
+    def legacy_networks():  # the name filter also matches longer names such as paas-apps
+        return [n for n in client.networks.list(names=[names.LEGACY_NETWORK]) if n.name == names.LEGACY_NETWORK]
+
+    docker_api.remove_legacy_network()  # left empty on this host by an older paas
+    client.networks.create(names.LEGACY_NETWORK, labels={names.LABEL_ROLE: "network"}, check_duplicate=True)
+    holder = client.containers.run(names.STACK_IMAGE, ["sleep", "60"], detach=True, init=True,
+                                   network=names.LEGACY_NETWORK)
+    try:
+        holder.reload()
+        assert docker_api._address(holder.attrs)  # an old container's address is still read
+        assert docker_api.remove_legacy_network() is False  # in use: kept
+        holder.remove(force=True)
+        assert docker_api.remove_legacy_network() is True
+        assert legacy_networks() == []
+    finally:
+        with contextlib.suppress(Exception):
+            holder.remove(force=True)
+        for leftover in legacy_networks():
+            leftover.remove()
