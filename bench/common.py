@@ -412,8 +412,8 @@ def nginx_test_reload(prefix: Path, wait_new_workers: bool = False, wait_old_wor
     """`nginx -t` of the paas-managed config, then a reload (SIGHUP to its master).
 
     `wait_old_workers` times the reload to its end: every worker of the old configuration has
-    exited (nginx itself pauses 100 ms before it tells them to stop accepting), which is what
-    paas waits for before it calls a release live."""
+    exited (nginx itself pauses 100 ms before it tells them to stop accepting). paas calls a
+    release live a little earlier, once those workers stop accepting."""
     started = time.perf_counter()
     run(["nginx", "-t", "-q", "-p", str(prefix), "-c", str(prefix / "nginx.conf")], check=True, timeout=60)
     master = int((prefix / "nginx.pid").read_text().strip())

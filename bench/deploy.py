@@ -10,6 +10,9 @@
   paas prints (it flushes every line): ssh + receive-pack + hook start-up, export + detect,
   docker build, container start + health checks + settle time, nginx switch (test, reload, wait
   for the old workers to exit), and what follows "is live" until `git push` returns.
+- the same warm redeploys on a production-shaped host (`server:install`, bench/installed.py),
+  whose SSH account is the paas user with /bin/sh: the dev server above logs in as the bench's
+  own user, and on this machine root's bash reads a ~/.bashrc (pyenv) on every SSH command.
 - the transport floor: `git push` of the same kind of change to a bare repo without hooks, over
   an sshd with the server's configuration but no forced command.
 - the same redeploy with `checks:set APP wait 0` (no settle time), to show what the default
@@ -20,6 +23,8 @@
 
 from __future__ import annotations
 
+import getpass
+import pwd
 import re
 import shutil
 import statistics
@@ -35,10 +40,15 @@ from bench.common import (
     EXAMPLES, Row, Source, change, edit_marker, log, new_marker, private_server, render, run, start_to_200,
     wait_quiet,
 )
+from bench.installed import installed_server
 from bench.ssh import plain_sshd
 
 GROUP = "deploy"
 RAW = "raw steps: SDK build cached + start to 200 + nginx -t/reload to its end"
+
+
+def _login_shell() -> str:
+    return pwd.getpwnam(getpass.getuser()).pw_shell
 
 
 def _median(values) -> float:
@@ -50,12 +60,12 @@ def _error_row(what: str, exc: Exception) -> Row:
     return Row(GROUP, what, [], "s", note=f"ERROR {exc.__class__.__name__}: {str(exc)[-300:]}")
 
 
-def _profile_rows(pushes) -> list[Row]:
+def _profile_rows(pushes, label: str = "warm redeploy phase") -> list[Row]:
     rows = []
     names = list(pushes[0].phases()) if pushes else []
     for name in names:
         values = [p.phases()[name] for p in pushes if p.phases()[name] is not None]
-        rows.append(Row(GROUP, f"  warm redeploy phase: {name}", values, "s"))
+        rows.append(Row(GROUP, f"  {label}: {name}", values, "s"))
     return rows
 
 
@@ -157,6 +167,25 @@ def _no_settle(srv, reps: int):
     return pushes
 
 
+def _installed_pushes(reps: int):
+    """Warm redeploys on a production-shaped install (bench/installed.py): the SSH account is the
+    paas user with /bin/sh, where the private dev server logs in as the bench's own user, whose
+    login shell (bash) reads its ~/.bashrc on every SSH command."""
+    with installed_server("deploy-installed") as srv:
+        source = Source.create(srv, EXAMPLES / "python", f"inst-{uuid.uuid4().hex[:4]}", srv.workdir)
+        if not source.push(expect=lambda s, b: s == 200).ok:
+            raise RuntimeError("first push failed")
+        pushes = []
+        for _ in range(reps):
+            _, served = change(source)
+            wait_quiet(source.app)
+            push = source.push(expect=served)
+            if not push.ok:
+                raise RuntimeError(push.output[-3000:])
+            pushes.append(push)
+        return pushes
+
+
 def _timed_paas(srv, *args: str) -> float:
     started = time.monotonic()
     result = srv.paas(*args, timeout=300)
@@ -178,6 +207,15 @@ def measure(quick: bool) -> list[Row]:
         Row(GROUP, "  raw: nginx -t + SIGHUP sent (not in the sum)", m.nginx_signal, "s"),
     ]
     rows += _profile_rows(pushes)
+    try:
+        installed = _installed_pushes(len(m.raw_sums) or 1)
+        rows.append(Row(GROUP, "python: warm redeploy on a server:install host", [p.to_serving for p in installed],
+                        "s", baseline=RAW, baseline_samples=m.raw_sums, target="<= 1.5x; < 4 s",
+                        note="SSH account: the paas user with /bin/sh, system sshd_config (PAM on); "
+                             f"above, the dev server's account is {getpass.getuser()} with {_login_shell()}"))
+        rows += _profile_rows(installed, "server:install host phase")
+    except Exception as exc:
+        rows.append(_error_row("redeploy on a server:install host", exc))
     with private_server("deploy-extras") as srv:
         try:
             plain = _plain_pushes(srv, max(1, len(m.raw_sums)))

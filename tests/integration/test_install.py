@@ -7,14 +7,15 @@ by hand, as the installer tells the user to.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
-import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import EXAMPLES, REPO, free_port
+from bench.installed import installed_server
+from tests.integration.conftest import EXAMPLES
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("install")]
 
@@ -26,49 +27,14 @@ def run(*argv, **kwargs):
 
 
 @pytest.fixture
-def installed(tmp_path):
-    tag = uuid.uuid4().hex[:6]
-    user, venv, root = f"paasit{tag}", Path(f"/opt/paas-it-{tag}"), Path(f"/var/lib/paas-it-{tag}")
-    http_port, ssh_port = free_port(), free_port()
-    sshd_pid = tmp_path / "sshd.pid"
-    try:
-        run("/usr/bin/python3", "-m", "venv", str(venv))
-        run(str(venv / "bin" / "pip"), "install", "-q", str(REPO))
-        paas = str(venv / "bin" / "paas")
-        first = run(paas, "server:install", "--user", user, "--root", str(root), "--domain", "install.test",
-                    "--http-port", str(http_port), env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
-        again = run(paas, "server:install", "--user", user, "--root", str(root), "--domain", "install.test",
-                    "--http-port", str(http_port), env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
-        as_user = ["runuser", "-u", user, "--", "env", f"PAAS_ROOT={root}", "PAAS_LOCAL=1", "HOME=/home/" + user, paas]
-        run(*as_user, "proxy:start")
-        key = tmp_path / "id_ed25519"
-        run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key))
-        run(*as_user, "ssh-keys:add", "me", "--admin", input=(tmp_path / "id_ed25519.pub").read_text())
-        Path("/run/sshd").mkdir(exist_ok=True)
-        run("/usr/sbin/sshd", "-f", "/etc/ssh/sshd_config", "-p", str(ssh_port), "-o", "ListenAddress=127.0.0.1",
-            "-o", f"PidFile={sshd_pid}", "-o", f"AllowUsers={user}")
-        host_key = Path("/etc/ssh/ssh_host_ed25519_key.pub").read_text().split()
-        known = tmp_path / "known_hosts"
-        known.write_text(f"[127.0.0.1]:{ssh_port} {host_key[0]} {host_key[1]}\n")
-        yield {"user": user, "root": root, "http_port": http_port, "ssh_port": ssh_port, "as_user": as_user,
-               "ssh": f"ssh -i {key} -o UserKnownHostsFile={known} -o IdentitiesOnly=yes -o BatchMode=yes",
-               "first": first.stdout, "again": again.stdout}
-    finally:
-        subprocess.run(["runuser", "-u", user, "--", "env", f"PAAS_ROOT={root}", "PAAS_LOCAL=1",
-                        str(venv / "bin" / "paas"), "apps:destroy", "hello", "--force"], capture_output=True)
-        if sshd_pid.exists():
-            subprocess.run(["kill", sshd_pid.read_text().strip()])
-        nginx_pid = root / "nginx" / "nginx.pid"
-        if nginx_pid.exists():
-            subprocess.run(["kill", "-QUIT", nginx_pid.read_text().strip()])
-        subprocess.run(["userdel", "-r", user], capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
-        shutil.rmtree(venv, ignore_errors=True)
+def installed():
+    with installed_server("it", domain="install.test") as srv:
+        yield srv
 
 
 def test_server_install_then_first_push(installed, tmp_path):
-    user, root = installed["user"], installed["root"]
-    assert "Installed" in installed["first"] and "Installed" in installed["again"]
+    user, root = installed.user, installed.root
+    assert all("Installed" in output for output in installed.install_output)  # twice: idempotent
     entry = subprocess.run(["getent", "passwd", user], capture_output=True, text=True).stdout.strip().split(":")
     assert entry[6] == "/bin/sh"
     assert (root.stat().st_mode & 0o777) == 0o700 and root.owner() == user
@@ -81,12 +47,10 @@ def test_server_install_then_first_push(installed, tmp_path):
     run(*git, "init", "-q", "-b", "main")
     run(*git, "add", "-A")
     run(*git, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "hello")
-    run(*git, "remote", "add", "paas", f"ssh://{user}@127.0.0.1:{installed['ssh_port']}/hello")
-    import os
-
-    pushed = run(*git, "push", "paas", "main", env={**os.environ, "GIT_SSH_COMMAND": installed["ssh"]})
+    run(*git, "remote", "add", "paas", installed.remote("hello"))
+    pushed = run(*git, "push", "paas", "main", env={**os.environ, "GIT_SSH_COMMAND": installed.git_ssh_command()})
     assert "hello v1 is live" in pushed.stderr
-    answer = run("curl", "-fsS", "-H", "Host: hello.install.test", f"http://127.0.0.1:{installed['http_port']}/")
-    assert answer.stdout.startswith("Hello from paas! release=v1")
+    status, body = installed.get("hello")
+    assert status == 200 and body.startswith("Hello from paas! release=v1")
     # The app's containers and repo belong to the paas user's world, not root's.
     assert (root / "repos" / "hello.git").owner() == user
