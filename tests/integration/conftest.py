@@ -12,12 +12,13 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from bench import common as bench_common
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
@@ -152,10 +153,5 @@ def make_app(server, tmp_path):
 
 
 def wait_for(predicate, timeout: float = 30, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
+    """The bench's poll loop, with the slower defaults the tests were written for."""
+    return bench_common.wait_for(predicate, timeout, interval)
