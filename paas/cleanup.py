@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from paas import apps, releases
+from paas import apps, names, releases
 
 DEFAULT_KEEP = 5
 
@@ -14,21 +14,31 @@ def keep_count() -> int:
     return int(value) if value.isdigit() and int(value) >= 1 else DEFAULT_KEEP
 
 
-def images_to_remove(history, present_tags: set[str], keep: int) -> list[str]:
-    """Pure: tags to delete, given releases newest first and the tags that exist."""
+IN_PROGRESS = ("building", "pending", "built")
+
+
+def images_to_remove(app: str, history, present_tags: set[str], keep: int) -> list[str]:
+    """Pure: tags to delete, given releases newest first and the tags that exist.
+
+    A release still being built is tagged before its row records the image, so its tag is
+    kept by name."""
     good = [r for r in history if r.status in ("live", "retired") and r.image]
     kept = {r.image for r in good[:keep]}
-    kept |= {r.image for r in history if r.status in ("building", "pending", "built") and r.image}
+    kept |= {r.image for r in history if r.status in IN_PROGRESS and r.image}
+    kept |= {names.image_tag(app, r.version) for r in history if r.status in IN_PROGRESS}
     return sorted(tag for tag in present_tags if tag not in kept)
 
 
 def prune_app(app: str) -> list[str]:
+    from paas import locks
     from paas.runtime import docker_api
 
-    history = releases.list_for(app)
-    present = {tag for tag, _ in docker_api.app_images(app)}
-    removed = [tag for tag in images_to_remove(history, present, keep_count()) if docker_api.remove_image(tag)]
-    return removed
+    # Decided and done while no build runs (builds hold the image store shared). The tags are
+    # read before the releases: a tag seen then belongs to a release the history then shows.
+    with locks.image_store(removing=True):
+        present = {tag for tag, _ in docker_api.app_images(app)}
+        history = releases.list_for(app)
+        return [tag for tag in images_to_remove(app, history, present, keep_count()) if docker_api.remove_image(tag)]
 
 
 def prune_all() -> dict:

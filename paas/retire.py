@@ -10,11 +10,11 @@ def main() -> None:
     app, drain = sys.argv[1], float(sys.argv[2])
     time.sleep(drain)
     from paas import cleanup, deploy
-    from paas.runtime import docker_api
+    from paas.runtime import network
 
     deploy.retire(app)  # waits for nginx workers still carrying requests to what it stops
     cleanup.prune_app(app)  # keep the last PAAS_KEEP_RELEASES good images for rollback
-    docker_api.remove_legacy_network()  # an upgraded host's old shared network, once empty
+    network.remove_legacy()  # an upgraded host's old shared network, once empty
 
 
 if __name__ == "__main__":

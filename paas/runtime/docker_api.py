@@ -181,33 +181,6 @@ def prune_dangling() -> int:
 # Network and containers ---------------------------------------------------------
 
 
-def ensure_network() -> None:
-    try:
-        client().networks.get(names.NETWORK)
-    except _errors().NotFound:
-        try:
-            client().networks.create(names.NETWORK, driver="bridge", options=names.NETWORK_OPTIONS,
-                                     labels={names.LABEL_ROLE: "network"}, check_duplicate=True)
-        except _errors().APIError as exc:
-            if exc.status_code != 409:  # 409: a command running beside this one made it first
-                raise PaasError(f"creating the Docker network {names.NETWORK} failed: {exc.explanation or exc}") from None
-
-
-def remove_legacy_network() -> bool:
-    """Remove the shared network of older versions once no container uses it (True if removed)."""
-    try:
-        network = client().networks.get(names.LEGACY_NETWORK)
-    except _errors().NotFound:
-        return False
-    if (network.attrs.get("Labels") or {}).get(names.LABEL_ROLE) != "network" or network.attrs.get("Containers"):
-        return False
-    try:
-        network.remove()
-    except _errors().APIError:  # a container joined it meanwhile, or another command removed it
-        return False
-    return True
-
-
 def _address(attrs: dict) -> str | None:
     networks = (attrs.get("NetworkSettings") or {}).get("Networks") or {}
     for name in (names.NETWORK, names.LEGACY_NETWORK):
@@ -258,7 +231,8 @@ def run_container(
     memory: str | None = None, cpus: float | None = None, restart_policy: str = "unless-stopped",
     entrypoint: list[str] | None = None,
 ) -> RunningContainer:
-    ensure_network()
+    from paas.runtime import network
+
     kwargs = {}
     if memory:
         kwargs["mem_limit"] = memory
@@ -267,18 +241,35 @@ def run_container(
     policy = {"Name": restart_policy} if restart_policy != "no" else None
     if restart_policy == "on-failure":
         policy["MaximumRetryCount"] = 10
+    # create + start, not the SDK's run(): run() answers a missing image by pulling it from a
+    # registry, and leaves the container behind when its start fails.
+    for attempt in range(3):
+        try:
+            container = client().containers.create(
+                image, command=command, entrypoint=entrypoint, name=name, environment=env, labels=labels,
+                init=True, restart_policy=policy, log_config=LOG_CONFIG, **network.endpoint(api()), **kwargs,
+            )
+        except _errors().ImageNotFound:
+            raise NotFound(f"image {image} does not exist") from None
+        except _errors().APIError as exc:
+            raise PaasError(f"creating container {name} failed: {exc.explanation or exc}") from None
+        try:
+            container.start()
+            container.reload()
+            return _to_running(container)
+        except _errors().APIError as exc:
+            _remove_quietly(container)
+            if network.ADDRESS_IN_USE in str(exc) and attempt < 2:
+                continue  # another command took the same address a moment earlier: pick again
+            raise PaasError(f"starting container {name} failed: {exc.explanation or exc}") from None
+    raise AssertionError("unreachable")
+
+
+def _remove_quietly(container) -> None:
     try:
-        container = client().containers.run(
-            image, command=command, entrypoint=entrypoint, name=name, environment=env, labels=labels,
-            detach=True, init=True, network=names.NETWORK, restart_policy=policy,
-            log_config=LOG_CONFIG, **kwargs,
-        )
-        container.reload()
-    except _errors().ImageNotFound:
-        raise NotFound(f"image {image} does not exist") from None
-    except _errors().APIError as exc:
-        raise PaasError(f"starting container {name} failed: {exc.explanation or exc}") from None
-    return _to_running(container)
+        container.remove(force=True)
+    except _errors().APIError:
+        pass
 
 
 def container_state(container_id: str) -> dict:

@@ -10,7 +10,7 @@ from typing import Callable
 
 from paas import names
 from paas.models import Release
-from paas.runtime import docker_api, plan
+from paas.runtime import docker_api, network, plan
 
 
 def _env(app: str, release: Release, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -32,11 +32,10 @@ def _labels(app: str, release: Release, role: str) -> dict[str, str]:
 def run_captured(app: str, release: Release, argv: list[str], role: str, on_line: Callable[[str], None],
                  extra_env: dict[str, str] | None = None) -> int:
     """Run to completion, streaming output lines; the container is removed afterwards."""
-    docker_api.ensure_network()
     container = docker_api.client().containers.run(
         release.image, command=argv, name=f"{app}.{role}.v{release.version}.{secrets.token_hex(3)}",
         environment=_env(app, release, extra_env), labels=_labels(app, release, role), detach=True,
-        init=True, network=names.NETWORK, log_config=docker_api.LOG_CONFIG,
+        init=True, log_config=docker_api.LOG_CONFIG, **network.endpoint(docker_api.api()),
     )
     try:
         buffer = b""
@@ -62,14 +61,13 @@ def run_attached(app: str, release: Release, argv: list[str], extra_env: dict[st
     (`docker start -ai`): config values never reach the CLI's own environment, where a value
     like LD_PRELOAD or DOCKER_HOST would change what the CLI itself does, nor a process list.
     """
-    docker_api.ensure_network()
     docker = shutil.which("docker")
     if docker is None:
         return run_captured(app, release, argv, "run", lambda line: print(line, flush=True), extra_env)
     container = docker_api.client().containers.create(
         release.image, command=argv, name=f"{app}.run.v{release.version}.{secrets.token_hex(3)}",
         environment=_env(app, release, extra_env), labels=_labels(app, release, "run"),
-        stdin_open=True, tty=tty, init=True, network=names.NETWORK, log_config=docker_api.LOG_CONFIG,
+        stdin_open=True, tty=tty, init=True, log_config=docker_api.LOG_CONFIG, **network.endpoint(docker_api.api()),
     )
     # A client that leaves makes the SSH entry SIGTERM its process group (this process and the
     # CLI): exit through `finally`, which removes (and so stops) the container.

@@ -436,26 +436,61 @@ def test_an_app_cannot_reach_another_apps_containers(server, make_app):
 @pytest.mark.serial  # any retire running beside it would remove the empty network it just made
 def test_the_shared_network_of_older_versions_goes_once_empty():
     from paas import names
-    from paas.runtime import docker_api
+    from paas.runtime import docker_api, network
 
     client = docker_api.client()
 
     def legacy_networks():  # the name filter also matches longer names such as paas-apps
         return [n for n in client.networks.list(names=[names.LEGACY_NETWORK]) if n.name == names.LEGACY_NETWORK]
 
-    docker_api.remove_legacy_network()  # left empty on this host by an older paas
+    network.remove_legacy()  # left empty on this host by an older paas
     client.networks.create(names.LEGACY_NETWORK, labels={names.LABEL_ROLE: "network"}, check_duplicate=True)
     holder = client.containers.run(names.STACK_IMAGE, ["sleep", "60"], detach=True, init=True,
                                    network=names.LEGACY_NETWORK)
     try:
         holder.reload()
         assert docker_api._address(holder.attrs)  # an old container's address is still read
-        assert docker_api.remove_legacy_network() is False  # in use: kept
+        assert network.remove_legacy() is False  # in use: kept
         holder.remove(force=True)
-        assert docker_api.remove_legacy_network() is True
+        assert network.remove_legacy() is True
         assert legacy_networks() == []
     finally:
         with contextlib.suppress(Exception):
             holder.remove(force=True)
         for leftover in legacy_networks():
             leftover.remove()
+
+
+def test_a_container_whose_address_was_just_taken_picks_another(monkeypatch):
+    import secrets
+
+    from paas import names
+    from paas.runtime import docker_api, network
+
+    def start(label):
+        return docker_api.run_container(name=f"paas-test-address-{label}-{secrets.token_hex(3)}", image=names.STACK_IMAGE,
+                                        command=["sleep", "60"], env={}, labels={"paas.test": "address"},
+                                        restart_policy="no")
+
+    holder = start("holder")
+    started = []
+    try:
+        # As if another command had picked the same address a moment before: hand it out once.
+        real, handed = network.pick_address, []
+
+        def pick_taken_once(*args):
+            if handed:
+                return real(*args)
+            handed.append(holder.address)
+            return holder.address
+
+        monkeypatch.setattr(network, "pick_address", pick_taken_once)
+        started.append(start("second"))
+        assert handed == [holder.address]
+        assert started[0].address and started[0].address != holder.address
+        assert not [c for c in docker_api.client().containers.list(all=True, filters={"label": "paas.test=address"})
+                    if c.id not in {holder.id, started[0].id}]  # the refused container was removed
+    finally:
+        for container in [holder, *started]:
+            with contextlib.suppress(Exception):
+                docker_api.client().containers.get(container.id).remove(force=True)

@@ -3,6 +3,7 @@ host, so they run alone, after the parallel suite (marker `serial`, see the Make
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -30,18 +31,42 @@ def _restart_dockerd() -> None:
     assert wait_for(_docker_up, timeout=60)
 
 
-def test_dockerd_restart_then_ps_restore_serves_again(server, make_app):
-    source = make_app("python")
-    source.push()
-    server.paas("ps:scale", source.app, "web=2", check=True)
-    _restart_dockerd()
-    restored = server.paas("ps:restore", "--all", check=True)
-    assert f"Restoring {source.app}" in restored.stdout
-    assert server.get(source.app)[0] == 200
-    import json
+def _addresses(server, app) -> dict[str, str]:
+    report = json.loads(server.paas("ps:report", app, "--format", "json", check=True).stdout)
+    return {r["process"]: r["address"] for r in report if r["serving"]}
 
-    report = json.loads(server.paas("ps:report", source.app, "--format", "json", check=True).stdout)
-    assert sorted(r["process"] for r in report if r["serving"]) == ["web.1", "web.2"]
+
+def _serves_own_greeting(server, app, greeting) -> bool:
+    try:
+        return all(server.get(app, timeout=2)[1].startswith(greeting) for _ in range(8))
+    except OSError:
+        return False
+
+
+def test_dockerd_restart_apps_serve_again_by_themselves_then_ps_restore(server, make_app):
+    # Two apps with two web containers each: after the restart, Docker brings the containers
+    # back in its own order. Each must keep its address, or nginx would send one app's
+    # requests to the other's containers.
+    apps = {}
+    for greeting in ("Apples", "Oranges"):
+        source = make_app("python")
+        source.push()
+        server.paas("config:set", source.app, f"GREETING={greeting}", check=True)
+        server.paas("ps:scale", source.app, "web=2", check=True)
+        apps[source.app] = greeting
+    before = {app: _addresses(server, app) for app in apps}
+    assert all(len(addresses) == 2 for addresses in before.values())
+
+    _restart_dockerd()
+    for app, greeting in apps.items():
+        assert wait_for(lambda: _serves_own_greeting(server, app, greeting), timeout=60), app
+    assert {app: _addresses(server, app) for app in apps} == before
+
+    restored = server.paas("ps:restore", "--all", check=True)
+    for app, greeting in apps.items():
+        assert f"Restoring {app}" in restored.stdout
+        assert _serves_own_greeting(server, app, greeting)
+        assert sorted(_addresses(server, app)) == ["web.1", "web.2"]
 
 
 def test_nginx_killed_then_proxy_start_brings_routing_back(server, make_app):
