@@ -30,19 +30,26 @@ def check(actor: Actor, command: str, app: str | None, args: list[str]) -> None:
     if not lifecycle.can_access(target, actor):
         raise AccessDenied(f"you have no access to app {app!r}")
     if command == "deploy":
-        image = _option_value(args, "--image")
-        if image is not None and not image.startswith(f"paas/{app}:"):
-            # Another app's image would hand over its code; a pull could fill the disk.
-            raise AccessDenied(f"only admins may deploy images other than paas/{app}:*")
+        for image in _option_values(args, "--image"):  # every one: click keeps the last
+            check_image(actor, app, image)
 
 
-def _option_value(args: list[str], flag: str) -> str | None:
+def check_image(actor: Actor, app: str, image: str) -> None:
+    """`deploy --image`: a collaborator may only deploy the app's own images. Checked before the
+    command runs and again on the value the command parsed."""
+    if actor.role != "admin" and not image.startswith(f"paas/{app}:"):
+        # Another app's image would hand over its code; a pull could fill the disk.
+        raise AccessDenied(f"only admins may deploy images other than paas/{app}:*")
+
+
+def _option_values(args: list[str], flag: str) -> list[str]:
+    values = []
     for i, word in enumerate(args):
         if word == flag and i + 1 < len(args):
-            return args[i + 1]
-        if word.startswith(flag + "="):
-            return word.split("=", 1)[1]
-    return None
+            values.append(args[i + 1])
+        elif word.startswith(flag + "="):
+            values.append(word.split("=", 1)[1])
+    return values
 
 
 def grant(app: str, key_name: str) -> None:

@@ -39,6 +39,9 @@ def deploy(
     if image and rev:
         raise InvalidInput("give a REV or --image, not both")
     if image:
+        from paas import access, identity
+
+        access.check_image(identity.current(), app_name, image)
         orchestration.deploy_image(app_name, image)
     else:
         orchestration.deploy_rev(app_name, rev)

@@ -513,3 +513,20 @@ def test_domains_under_the_global_domain_are_reserved_for_their_apps(keyring, do
 def test_only_admins_deploy_foreign_images(keyring, door):
     code, out, err = door("alice", "deploy web --image paas/other:v1")
     assert code == 13 and "only admins may deploy images other than paas/web:*" in err
+    # click keeps the last of a repeated option: every one is checked.
+    for command in ("deploy web --image paas/web:v1 --image paas/other:v1",
+                    "deploy web --image=paas/web:v1 --image=ubuntu:latest"):
+        code, out, err = door("alice", command)
+        assert code == 13 and "only admins may deploy images other than paas/web:*" in err, command
+
+
+def test_deploy_checks_the_image_it_parsed_whoever_ran_it():
+    from paas import access
+    from paas.errors import AccessDenied
+    from paas.identity import Actor
+
+    collaborator = Actor(name="alice", role="user", via_ssh=True)
+    access.check_image(collaborator, "web", "paas/web:v3")
+    with pytest.raises(AccessDenied):
+        access.check_image(collaborator, "web", "paas/other:v1")
+    access.check_image(Actor(name="root", role="admin", via_ssh=True), "web", "paas/other:v1")
