@@ -88,12 +88,19 @@ def statements(text: str) -> list[tuple[str, list[str], str | None]]:
     return result
 
 
-def check(text: str, app: str, listen: str, hosts: list[str] | tuple[str, ...] | None = None) -> None:
+def check(text: str, app: str, listen: str, hosts: list[str] | tuple[str, ...] | None = None,
+          upstreams: list[str] | tuple[str, ...] | None = None) -> None:
+    """Refuse the rendered template unless every statement is allowed. `upstreams`: the app's
+    own containers (ip:port), the only servers its upstream may name (None: not checked)."""
     for directive, args, parent in statements(text):
         if directive == "server" and parent == "upstream":
             if not args or not re.fullmatch(r"[0-9]{1,3}(\.[0-9]{1,3}){3}:[0-9]{1,5}", args[0]) or any(
                     not re.fullmatch(r"(max_fails|fail_timeout|weight)=[0-9]+s?|backup|down", a) for a in args[1:]):
                 raise InvalidInput("nginx.conf.j2: upstream servers must be IPv4:port of the app's own containers")
+            if upstreams is not None and args[0] not in upstreams:
+                # Another app's container or a service on the host's loopback.
+                raise InvalidInput(f"nginx.conf.j2: upstream server {args[0]} is not one of the app's containers",
+                                   hint="use: {% for u in upstreams %}server {{ u }};{% endfor %}")
             continue
         if directive in ("server", "upstream") and parent is not None:
             raise InvalidInput(f"nginx.conf.j2: {directive!r} is only allowed at the top level")
@@ -101,8 +108,9 @@ def check(text: str, app: str, listen: str, hosts: list[str] | tuple[str, ...] |
             raise InvalidInput(f"nginx.conf.j2: the directive {directive!r} is not allowed in an app's template",
                                hint="allowed: proxy_*, location, add_header, rewrite, return, gzip ... "
                                     "(no files, no logs, no other upstreams)")
-        if directive == "listen" and (not args or args[0] != listen):
-            raise InvalidInput(f"nginx.conf.j2: listen must be {{{{ listen }}}} ({listen})")
+        if directive == "listen" and args != [listen]:
+            # No parameters: proxy_protocol, backlog= and the like apply to every app on the port.
+            raise InvalidInput(f"nginx.conf.j2: listen must be exactly {{{{ listen }}}} ({listen}), without parameters")
         if directive == "proxy_pass" and (not args or not re.fullmatch(
                 rf"http://paas-{re.escape(app)}(/[^\s;{{}}]*)?", args[0])):
             raise InvalidInput(f"nginx.conf.j2: proxy_pass may only target http://paas-{app}")

@@ -121,7 +121,7 @@ def render_custom(template: str, variables: dict) -> str:
         text = env.from_string(template).render(**variables)
     except jinja2.TemplateError as exc:
         raise InvalidInput(f"nginx.conf.j2 does not render: {exc}") from None
-    nginx_policy.check(text, variables["app"], variables["listen"], variables["hosts"])
+    nginx_policy.check(text, variables["app"], variables["listen"], variables["hosts"], variables["upstreams"])
     return text
 
 

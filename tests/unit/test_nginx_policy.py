@@ -47,6 +47,21 @@ def test_templates_reaching_outside_are_refused(bad, reason):
         nginx_policy.check(bad, "web", "8080")
 
 
+@pytest.mark.parametrize("bad,reason", [
+    # Another app's container, or a service on the host's loopback, exposed through this vhost.
+    ("upstream paas-web { server 172.18.0.9:5000; }", "not one of the app's containers"),
+    ("upstream paas-web { server 172.18.0.2:5000; server 127.0.0.1:6379 backup; }", "not one of the app's containers"),
+    # listen parameters apply to every vhost on the port: proxy_protocol would break them all.
+    ("server { listen 8080 proxy_protocol; }", "without parameters"),
+    ("server { listen 8080 backlog=1; }", "without parameters"),
+    ("server { listen 8080 default_server; }", "without parameters"),
+])
+def test_templates_reaching_other_apps_or_the_whole_port_are_refused(bad, reason):
+    with pytest.raises(InvalidInput, match=reason):
+        nginx_policy.check(bad, "web", "8080", upstreams=["172.18.0.2:5000"])
+    nginx_policy.check(GOOD, "web", "8080", upstreams=["172.18.0.2:5000"])
+
+
 def test_statements_split_like_nginx():
     assert nginx_policy.statements('a "b;c" d; e { f; }') == [("a", ["b;c", "d"], None), ("e", [], None), ("f", [], "e")]
 
