@@ -159,7 +159,8 @@ def activate(app: str, release: Release, release_phase: bool = True, only: set[s
     started_at = time.monotonic()
     manifest = manifest_of(release)
     formation.seed(app, manifest.formation)
-    reap(app)
+    # Old containers awaiting their background retire are left to it (it waits for requests
+    # still running on old nginx workers); a crashed command's leftovers went at the lock.
     try:
         failpoints.reached("release-phase")
         if release_phase:
@@ -193,6 +194,7 @@ def activate(app: str, release: Release, release_phase: bool = True, only: set[s
         failpoints.reached("route-switch")
         route(app, web, has_web=serves_web(release, wanted), release=release, drain=False)
         route_switched = True
+        failpoints.reached("switched")
         with store.transaction():  # the switch of record: one commit
             serving.replace(app, new_ids | {c.id for c in kept})
             releases.mark_live(app, release.version)
@@ -351,15 +353,21 @@ def _scale_locked(app: str, changes: dict[str, int]) -> None:
         console.detail("Not deployed yet: the formation applies at the first deploy")
         return
     _require_process_types(release, list(changes))
-    reap(app)
     port = port_of(release)
     current = serving_containers(app)
     p = plan.plan_scale(app, release, formation.get(app), current, port, limits_of(app, release.processes))
     new = _start_and_check(app, release, list(p.start), port, manifest_of(release)) if p.start else []
+    new_ids = {c.id for c in new}
     kept_web = [c for c in p.keep if c.process == "web"] + [c for c in new if c.process == "web"]
-    if any(c.process == "web" for c in (*p.start, *p.stop)):
-        route(app, kept_web, has_web=serves_web(release, formation.get(app)), drain=False)
-    serving.add_remove(app, {c.id for c in new}, {c.id for c in p.stop})
+    serving.add_remove(app, new_ids, set())  # recorded before nginx may route to them
+    try:
+        if any(c.process == "web" for c in (*p.start, *p.stop)):
+            route(app, kept_web, has_web=serves_web(release, formation.get(app)), drain=False)
+    except BaseException:
+        serving.add_remove(app, set(), new_ids)
+        scheduler.stop_all(new, 0)
+        raise
+    serving.add_remove(app, set(), {c.id for c in p.stop})
     if p.stop:  # retired like a deploy's old containers: drained first, in the background
         schedule_retire(app)
 
@@ -401,10 +409,12 @@ def _stale(app: str) -> list[RunningContainer]:
 
 
 def reap(app: str) -> list[RunningContainer]:
-    """Stop stale containers now (left by a crashed command or awaiting retirement)."""
+    """Stop stale containers now (left by a crashed command or awaiting retirement), once no
+    nginx worker of an older configuration may still carry a request to them."""
     stale = _stale(app)
-    scheduler.stop_all(stale, int(settings.get("ps", app, "stop-timeout")))
     if stale:
+        router.wait_for_draining_workers()
+        scheduler.stop_all(stale, int(settings.get("ps", app, "stop-timeout")))
         serving.add_remove(app, set(), {c.id for c in stale})
     return stale
 
@@ -418,9 +428,12 @@ def route_serving(app: str) -> None:
 
 
 def recover(app: str) -> None:
-    """After a command died mid-way: stop what it left, route to what serves (app lock held)."""
-    reap(app)
+    """After a command died mid-way (app lock held): route to what serves, then stop what it
+    left. In that order: a deploy killed after its switch left nginx routing to containers
+    that are stale now, and stopping them first would fail every request meanwhile."""
+    serving.add_remove(app, set(), {c.id for c in _stale(app)})
     route_serving(app)
+    reap(app)
 
 
 def schedule_retire(app: str) -> None:

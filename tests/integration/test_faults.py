@@ -34,8 +34,20 @@ def _containers(app):
 def test_kill_9_at_each_deploy_step_then_recover(server, make_app, step):
     source = make_app("python")
     source.push()
+    _kill_deploy_at(server, source.app, step)
+    assert server.get(source.app)[1].startswith("Hello from paas! release=v1")
+    assert _serving(server, source.app) == [("web.1", "v1")]
+
+    server.paas("deploy", source.app, check=True)
+    history = {r["version"]: r["status"] for r in json.loads(server.paas("releases", source.app, "--format", "json").stdout)}
+    assert history == {"v1": "retired", "v2": "failed", "v3": "live"}
+    assert server.get(source.app)[1].startswith("Hello from paas! release=v3")
+    assert wait_for(lambda: len(_containers(source.app)) == 1, timeout=40)
+
+
+def _kill_deploy_at(server, app, step):
     env = {**server.env, "PAAS_FAILPOINTS": step}
-    process = subprocess.Popen([*PAAS, "deploy", source.app], env=env, stdout=subprocess.PIPE,
+    process = subprocess.Popen([*PAAS, "deploy", app], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
     lines = []
     for line in process.stdout:
@@ -45,14 +57,38 @@ def test_kill_9_at_each_deploy_step_then_recover(server, make_app, step):
     assert any(f"failpoint {step} reached" in line for line in lines), "".join(lines)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    assert server.get(source.app)[1].startswith("Hello from paas! release=v1")
-    assert _serving(server, source.app) == [("web.1", "v1")]
 
-    server.paas("deploy", source.app, check=True)
+
+def test_recovery_from_a_deploy_killed_after_its_switch_drops_no_request(server, make_app):
+    source = make_app("python")
+    source.push()
+    _kill_deploy_at(server, source.app, "switched")
+    # nginx already routes to v2's container, a release that never went live.
+    assert server.get(source.app)[1].startswith("Hello from paas! release=v2")
+    failures, stop = [], threading.Event()
+
+    def poll():
+        while not stop.is_set():
+            try:
+                status, body = server.get(source.app, timeout=5)
+                if status != 200:
+                    failures.append(status)
+            except OSError as exc:
+                failures.append(repr(exc))
+            stop.wait(0.01)
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    try:
+        # The next command recovers: back to v1's route first, then v2's container stops.
+        server.paas("ps:restart", source.app, check=True)
+    finally:
+        stop.set()
+        poller.join()
+    assert failures == []
+    assert server.get(source.app)[1].startswith("Hello from paas! release=v1")
     history = {r["version"]: r["status"] for r in json.loads(server.paas("releases", source.app, "--format", "json").stdout)}
-    assert history == {"v1": "retired", "v2": "failed", "v3": "live"}
-    assert server.get(source.app)[1].startswith("Hello from paas! release=v3")
-    assert wait_for(lambda: len(_containers(source.app)) == 1, timeout=40)
+    assert history == {"v1": "live", "v2": "failed"}
 
 
 def test_kill_9_of_the_background_retire_is_reaped_by_ps_retire(server, make_app):

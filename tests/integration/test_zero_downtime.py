@@ -118,3 +118,19 @@ def test_a_request_in_flight_survives_the_retire_of_an_app_that_dies_on_sigterm(
         # before it stops the old container, or this app would die mid-request: a 502.
         body = response()
     assert body.startswith(b"HTTP/1.1 200") and body.endswith(b"slow done\n")
+
+
+def test_a_request_in_flight_survives_a_second_command_right_after_a_switch(server, make_app):
+    source = make_app("python")
+    source.write("slow_server.py", SLOW_SERVER)  # Python's default SIGTERM: exit at once
+    source.write("Procfile", "web: python slow_server.py\n")
+    source.commit("a server with no graceful shutdown")
+    source.push()
+    server.paas("checks:set", source.app, "wait-to-retire", "30", check=True)
+    with slow_request(server, source.app) as response:
+        server.paas("ps:restart", source.app, check=True)
+        # The first restart's old container awaits its background retire; the next command must
+        # leave it to that retire, not stop it at its own start while the request still runs.
+        server.paas("config:set", source.app, "NEXT=1", check=True)
+        body = response()
+    assert body.startswith(b"HTTP/1.1 200") and body.endswith(b"slow done\n")
