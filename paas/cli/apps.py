@@ -69,10 +69,12 @@ def info(app_name: AppArg, fmt: Format = "text") -> None:
 
 
 @app.command("apps:rename")
-def rename(old: Annotated[str, typer.Argument(metavar="OLD")], new: Annotated[str, typer.Argument(metavar="NEW")]) -> None:
+def rename(app_name: AppArg, new: Annotated[str, typer.Argument(metavar="NEW")]) -> None:
     """Rename an app."""
-    lifecycle.rename_app(old, new)
-    console.step(f"Renamed {old} to {new}")
+    # app_name like every command whose first argument is the app: the SSH entry then checks
+    # the caller's rights on it (owners may rename), and the laptop client fills it in.
+    lifecycle.rename_app(app_name, new)
+    console.step(f"Renamed {app_name} to {new}")
 
 
 @app.command("apps:destroy")

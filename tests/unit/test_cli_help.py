@@ -35,7 +35,7 @@ APPS_COMMANDS = [
     ("apps:create APP", "Create an app."),
     ("apps:list", "List apps."),
     ("apps:report APP", "Show an app's details."),
-    ("apps:rename OLD NEW", "Rename an app."),
+    ("apps:rename APP NEW", "Rename an app."),
     ("apps:destroy APP", "Destroy an app: its containers, images, routes, repo, config and..."),
 ]
 

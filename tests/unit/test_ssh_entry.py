@@ -312,6 +312,7 @@ MATRIX = [
     ("config:set web FLAVOUR=mint", ALLOWED_ALL),
     ("config:unset web GREETING", ALLOWED_ALL),
     ("acl:add web mallory", {"admin", "owner"}),
+    ("apps:rename web site", {"admin", "owner"}),
     ("ssh-keys:list", {"admin"}),
     ("ssh-keys:remove carol", {"admin"}),
     ("config:set --global FLAVOUR=mint", {"admin"}),
