@@ -90,16 +90,21 @@ def report(name: str) -> dict:
 def rename_app(old: str, new: str) -> None:
     names.app_name(new)
     apps.get(old)
-    live = releases.current(old)
-    if live is not None:
-        from paas import deploy
+    from paas import locks
 
-        deploy.rename_running(old, new)
-        return
-    from paas import gitrepo
+    # Under the app's lock: a first push still building must finish (or fail) before the app
+    # it builds for changes its name.
+    with locks.app_lock(old):
+        live = releases.current(old)
+        if live is not None:
+            from paas import deploy
 
-    apps.rename(old, new)
-    gitrepo.move(old, new)
+            deploy.rename_running(old, new)
+            return
+        from paas import gitrepo
+
+        apps.rename(old, new)
+        gitrepo.move(old, new)
 
 
 def destroy_app(name: str) -> None:

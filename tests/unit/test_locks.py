@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 
@@ -43,19 +44,25 @@ def test_the_holder_may_take_its_lock_again_and_keeps_it_until_the_outer_exit(pa
     assert other_process_tries(paas_root) == "got it"
 
 
-def test_a_lock_another_process_holds_times_out_here(paas_root):
+@contextlib.contextmanager
+def demo_lock_held_by_another_process(paas_root):
     holder = subprocess.Popen(
         [sys.executable, "-c", "import time\nfrom paas import locks\n"
          "with locks.hold('app-demo', 'app demo'):\n    print('held', flush=True)\n    time.sleep(30)"],
         env={"PAAS_ROOT": str(paas_root), "PATH": "/usr/bin:/bin"}, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
-        with pytest.raises(LockTimeout):
-            with locks.app_lock("demo", wait=0.2):
-                pass
+        yield
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_lock_another_process_holds_times_out_here(paas_root):
+    with demo_lock_held_by_another_process(paas_root):
+        with pytest.raises(LockTimeout):
+            with locks.app_lock("demo", wait=0.2):
+                pass
 
 
 HOLD_IMAGES = """
@@ -82,3 +89,15 @@ def test_builds_share_the_image_store_and_removals_wait_for_them(paas_root):
         build.wait()
     with locks.image_store(removing=True):
         pass
+
+
+def test_renaming_an_app_not_yet_live_waits_for_its_lock(paas_root, monkeypatch):
+    # A first push holds the app's lock while it builds; a rename must not move the app away.
+    from paas import apps, lifecycle
+
+    apps.create("demo", owner="root")
+    monkeypatch.setattr(locks, "DEFAULT_WAIT", 0.2)
+    with demo_lock_held_by_another_process(paas_root):
+        with pytest.raises(LockTimeout):
+            lifecycle.rename_app("demo", "renamed")
+        assert apps.find("demo") is not None and apps.find("renamed") is None
