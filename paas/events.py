@@ -11,9 +11,11 @@ ENV_FLAGS = {"-e", "--env"}
 
 
 def redact(args: list[str]) -> str:
-    """config:set values and `run -e K=V` values become `K=***`."""
-    if args and args[0] in REDACT_VALUES_OF:
-        args = [args[0]] + [_mask(word) for word in args[1:]]
+    """config:set values and `run -e K=V` values become `K=***`. The verb may follow other
+    words (a refused laptop-client command still starts with `--app APP`)."""
+    verb = next((i for i, word in enumerate(args) if word in REDACT_VALUES_OF), None)
+    if verb is not None:
+        args = args[:verb + 1] + [_mask(word) for word in args[verb + 1:]]
     else:
         masked, previous = [], ""
         for word in args:

@@ -461,7 +461,9 @@ def test_audit_entries_redact_config_values(keyring, door):
     ("carol", "config:set --global SECRET=hunter2"),         # admin-only
     ("root", "config:set web SECRET=hunter2 'unbalanced"),   # refused by the parser
     ("root", "config:set web SECRET=hunter2 " + "x" * 70_000),  # refused as too long
-], ids=["stranger", "global", "unparsable", "too-long"])
+    ("mallory", "--app web config:set SECRET=hunter2"),      # the laptop client's form, refused
+    ("root", "--app web config:set SECRET=hunter2 X=\x00"),  # the laptop client's form, with a NUL
+], ids=["stranger", "global", "unparsable", "too-long", "laptop-stranger", "laptop-nul"])
 def test_refused_commands_do_not_leak_config_values_into_the_audit(key, command, keyring, door):
     code, out, err = door(key, command)
     assert code != 0
