@@ -31,9 +31,29 @@ def _paint(text: str, code: str, stream) -> str:
     return f"\033[{code}m{text}\033[0m" if _colour(stream) else text
 
 
+_survive_closed_output = False
+
+
+def survive_closed_output() -> None:
+    """For commands that must finish what they started when their reader leaves (a deploy
+    whose pusher pressed Ctrl-C): output to a closed pipe is dropped instead of raising
+    BrokenPipeError in the middle of a switch. Local commands keep Python's default, so
+    `paas logs -t | head` still ends."""
+    global _survive_closed_output
+    _survive_closed_output = True
+
+
 def _write(stream, text: str) -> None:
-    stream.write(text + "\n")
-    stream.flush()
+    try:
+        stream.write(text + "\n")
+        stream.flush()
+    except BrokenPipeError:
+        if not _survive_closed_output:
+            raise
+        # Point the descriptor at /dev/null: later lines, and the flush at exit, go nowhere.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
 
 
 def out(text: str = "") -> None:

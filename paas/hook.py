@@ -76,6 +76,9 @@ def pre_receive() -> int:
 
 def main() -> None:
     if sys.argv[1:] == ["pre-receive"]:
+        from paas import console
+
+        console.survive_closed_output()  # a pusher's Ctrl-C must not cut a deploy mid-switch
         sys.exit(pre_receive())
     sys.exit(f"unknown hook {sys.argv[1:]!r}")
 

@@ -94,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     if role is None:
         return _refuse(key, "", "this key is no longer authorised")
     identity.set_current(identity.Actor(name=key, role=role, via_ssh=True))
+    from paas import console
+
+    console.survive_closed_output()  # a client that leaves must not cut a command mid-way
     original = os.environ.get("SSH_ORIGINAL_COMMAND", "")
     if len(original) > MAX_COMMAND:
         return _refuse(key, original, f"command refused: longer than {MAX_COMMAND // 1024} KiB")
