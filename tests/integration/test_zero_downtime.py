@@ -105,13 +105,19 @@ http.server.ThreadingHTTPServer(("0.0.0.0", int(os.environ["PORT"])), Handler).s
 '''
 
 
-def test_a_request_in_flight_survives_the_retire_of_an_app_that_dies_on_sigterm(server, make_app):
+def deploy_slow_server(server, make_app, wait_to_retire: int):
+    """An app whose /slow takes 8 s and which exits at once on SIGTERM (Python's default)."""
     source = make_app("python")
-    source.write("slow_server.py", SLOW_SERVER)  # Python's default SIGTERM: exit at once
+    source.write("slow_server.py", SLOW_SERVER)
     source.write("Procfile", "web: python slow_server.py\n")
     source.commit("a server with no graceful shutdown")
     source.push()
-    server.paas("checks:set", source.app, "wait-to-retire", "1", check=True)
+    server.paas("checks:set", source.app, "wait-to-retire", str(wait_to_retire), check=True)
+    return source
+
+
+def test_a_request_in_flight_survives_the_retire_of_an_app_that_dies_on_sigterm(server, make_app):
+    source = deploy_slow_server(server, make_app, wait_to_retire=1)
     with slow_request(server, source.app) as response:
         server.paas("ps:restart", source.app, check=True)
         # The retire (1 s drain) must wait for the nginx worker still carrying the request
@@ -121,12 +127,7 @@ def test_a_request_in_flight_survives_the_retire_of_an_app_that_dies_on_sigterm(
 
 
 def test_a_request_in_flight_survives_a_second_command_right_after_a_switch(server, make_app):
-    source = make_app("python")
-    source.write("slow_server.py", SLOW_SERVER)  # Python's default SIGTERM: exit at once
-    source.write("Procfile", "web: python slow_server.py\n")
-    source.commit("a server with no graceful shutdown")
-    source.push()
-    server.paas("checks:set", source.app, "wait-to-retire", "30", check=True)
+    source = deploy_slow_server(server, make_app, wait_to_retire=30)
     with slow_request(server, source.app) as response:
         server.paas("ps:restart", source.app, check=True)
         # The first restart's old container awaits its background retire; the next command must
