@@ -15,6 +15,7 @@ import contextlib
 import shutil
 import subprocess
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,6 +90,16 @@ def installed_server(label: str, domain: str = "installed.test"):
         nginx_pid = srv.root / "nginx" / "nginx.pid"
         if nginx_pid.exists():
             subprocess.run(["kill", "-QUIT", nginx_pid.read_text().strip()])
-        subprocess.run(["userdel", "-r", srv.account], capture_output=True)
+        _remove_account(srv.account)
         for path in (srv.root, srv.venv, workdir):
             shutil.rmtree(path, ignore_errors=True)
+
+
+def _remove_account(account: str) -> None:
+    """userdel refuses an account that still runs a process (a retire, an nginx worker that is
+    finishing, an sshd session closing): end them first."""
+    for _ in range(20):
+        subprocess.run(["pkill", "-KILL", "-u", account], capture_output=True)
+        if subprocess.run(["userdel", "-r", account], capture_output=True).returncode in (0, 6):  # 6: no such user
+            return
+        time.sleep(0.25)
