@@ -177,8 +177,11 @@ def activate(app: str, release: Release, release_phase: bool = True, only: set[s
         specs = [s for s in specs if s.process in only]
     stop_first = {s.process for s in specs if settings.get("ps", app, "strategy", s.process) == "stop-first"}
     stopped = [c for c in old if c.process in stop_first]
-    if stopped:
-        scheduler.stop_all(stopped, int(settings.get("ps", app, "stop-timeout")))
+    # A killed restart or scale leaves no half-done release for the lock to find, so its new
+    # containers may still run: of a stop-first type, none may run beside the next ones.
+    leftovers = [c for c in _stale(app) if c.process in stop_first] if stop_first else []
+    if stopped or leftovers:
+        scheduler.stop_all(stopped + leftovers, int(settings.get("ps", app, "stop-timeout")))
     try:
         new = _start_and_check(app, release, specs, port, manifest)
     except BaseException:

@@ -13,20 +13,18 @@ ENV_FLAGS = {"-e", "--env"}
 def redact(args: list[str]) -> str:
     """config:set values and `run -e K=V` values become `K=***`. The verb may follow other
     words (a refused laptop-client command still starts with `--app APP`)."""
-    verb = next((i for i, word in enumerate(args) if word in REDACT_VALUES_OF), None)
+    masked, previous = [], ""
+    for word in args:
+        if previous in ENV_FLAGS:
+            word = _mask(word)
+        elif word.startswith("--env="):
+            word = "--env=" + _mask(word[6:])
+        masked.append(word)
+        previous = word
+    verb = next((i for i, word in enumerate(masked) if word in REDACT_VALUES_OF), None)
     if verb is not None:
-        args = args[:verb + 1] + [_mask(word) for word in args[verb + 1:]]
-    else:
-        masked, previous = [], ""
-        for word in args:
-            if previous in ENV_FLAGS:
-                word = _mask(word)
-            elif word.startswith("--env="):
-                word = "--env=" + _mask(word[6:])
-            masked.append(word)
-            previous = word
-        args = masked
-    text = " ".join(args)
+        masked = masked[:verb + 1] + [_mask(word) for word in masked[verb + 1:]]
+    text = " ".join(masked)
     return text if len(text) <= 300 else text[:300] + "..."
 
 

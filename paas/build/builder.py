@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import re
+import secrets
 import shutil
 import time
 from pathlib import Path
@@ -106,7 +107,10 @@ def _check_nginx_template(app: str, template: str) -> None:
     from paas import router
 
     hosts = router.domains_of(app) or [f"{app}.invalid"]
-    router.render_custom(template, dict(app=app, hosts=hosts, upstreams=["127.0.0.1:5000"],
+    # A stand-in container address no template can know in advance, so an upstream written by
+    # hand is refused here, as it would be at the switch.
+    stand_in = f"192.0.2.{secrets.randbelow(254) + 1}:{secrets.randbelow(50000) + 10000}"
+    router.render_custom(template, dict(app=app, hosts=hosts, upstreams=[stand_in],
                                         options={k: v for k, v, _ in settings.report("nginx", app)},
                                         listen=router.listen_address()))
     console.step("Using the app's nginx.conf.j2")

@@ -231,8 +231,6 @@ def run_container(
     memory: str | None = None, cpus: float | None = None, restart_policy: str = "unless-stopped",
     entrypoint: list[str] | None = None,
 ) -> RunningContainer:
-    from paas.runtime import network
-
     kwargs = {}
     if memory:
         kwargs["mem_limit"] = memory
@@ -241,22 +239,31 @@ def run_container(
     policy = {"Name": restart_policy} if restart_policy != "no" else None
     if restart_policy == "on-failure":
         policy["MaximumRetryCount"] = 10
-    # create + start, not the SDK's run(): run() answers a missing image by pulling it from a
-    # registry, and leaves the container behind when its start fails.
+    container = create_and_start(
+        name, image, command=command, entrypoint=entrypoint, environment=env, labels=labels, init=True,
+        restart_policy=policy, log_config=LOG_CONFIG, **kwargs,
+    )
+    container.reload()
+    return _to_running(container)
+
+
+def create_and_start(name: str, image: str, **create_kwargs):
+    """A container on the app network at an address paas chose, started; the SDK container.
+
+    create + start, not the SDK's run(): run() answers a missing image by pulling it from a
+    registry, and leaves the container behind when its start fails."""
+    from paas.runtime import network
+
     for attempt in range(3):
         try:
-            container = client().containers.create(
-                image, command=command, entrypoint=entrypoint, name=name, environment=env, labels=labels,
-                init=True, restart_policy=policy, log_config=LOG_CONFIG, **network.endpoint(api()), **kwargs,
-            )
+            container = client().containers.create(image, name=name, **network.endpoint(api()), **create_kwargs)
         except _errors().ImageNotFound:
             raise NotFound(f"image {image} does not exist") from None
         except _errors().APIError as exc:
             raise PaasError(f"creating container {name} failed: {exc.explanation or exc}") from None
         try:
             container.start()
-            container.reload()
-            return _to_running(container)
+            return container
         except _errors().APIError as exc:
             _remove_quietly(container)
             if network.ADDRESS_IN_USE in str(exc) and attempt < 2:

@@ -74,9 +74,23 @@ def _taken(api) -> set[str]:
     return taken
 
 
+def _users(api, network: str) -> list:
+    """Every container on the network, stopped or crash-looping ones included: Docker lets a
+    network go while an exited container still names it, and that container never starts again."""
+    return api.containers(all=True, filters={"network": network})
+
+
+_ensuring = threading.Lock()  # start_all's threads all ask at once on a fresh host
+
+
 @functools.lru_cache(maxsize=1)
 def ensure() -> Network:
     """The app network, made if missing (once per process: every container start asks)."""
+    with _ensuring:
+        return _ensure()
+
+
+def _ensure() -> Network:
     from paas.runtime import docker_api
 
     errors = docker_api._errors()
@@ -85,10 +99,12 @@ def ensure() -> Network:
         existing = client.networks.get(names.NETWORK)
     except errors.NotFound:
         existing = None
-    if existing is not None and not _is_fixed(existing.attrs) and not _taken(client.api):
+    if existing is not None and not _is_fixed(existing.attrs) and not _users(client.api, names.NETWORK):
         # Made by an earlier paas without a fixed subnet, and unused: make it again, fixed.
         try:
             existing.remove()
+            existing = None
+        except errors.NotFound:  # another command removed it first
             existing = None
         except errors.APIError:  # a container joined it meanwhile: keep it as it is
             pass
@@ -109,9 +125,20 @@ def _describe(attrs: dict) -> Network:
     return Network(config["Subnet"], config.get("Gateway"))
 
 
+PROBE_PREFIX = f"{names.NETWORK}-probe-"
+NO_POOL_HINT = ("remove networks nothing uses (docker network prune), or give dockerd more address pools "
+                "(default-address-pools in /etc/docker/daemon.json)")
+
+
 def _create(client, errors) -> None:
+    _remove_leftover_probes(client, errors)
     for _ in range(3):
-        probe = client.networks.create(f"{names.NETWORK}-probe-{secrets.token_hex(3)}", driver="bridge")
+        try:
+            probe = client.networks.create(f"{PROBE_PREFIX}{secrets.token_hex(3)}", driver="bridge",
+                                           labels={names.LABEL_ROLE: "probe"})
+        except errors.APIError as exc:
+            raise PaasError(f"creating the Docker network {names.NETWORK} failed: {exc.explanation or exc}",
+                            hint=NO_POOL_HINT) from None
         try:
             config = ((probe.attrs.get("IPAM") or {}).get("Config") or [{}])[0]
         finally:
@@ -130,6 +157,16 @@ def _create(client, errors) -> None:
     raise PaasError(f"creating the Docker network {names.NETWORK} failed: no free subnet stayed free")
 
 
+def _remove_leftover_probes(client, errors) -> None:
+    """A command killed between making and removing its probe left it holding an address pool."""
+    for network in client.networks.list(names=[PROBE_PREFIX]):
+        if network.name.startswith(PROBE_PREFIX) and (network.attrs.get("Labels") or {}).get(names.LABEL_ROLE) == "probe":
+            try:
+                network.remove()
+            except errors.APIError:  # another command's probe, in use this very moment
+                pass
+
+
 def remove_legacy() -> bool:
     """Remove the shared network of older versions once no container uses it (True if removed)."""
     from paas.runtime import docker_api
@@ -139,7 +176,8 @@ def remove_legacy() -> bool:
         network = docker_api.client().networks.get(names.LEGACY_NETWORK)
     except errors.NotFound:
         return False
-    if (network.attrs.get("Labels") or {}).get(names.LABEL_ROLE) != "network" or network.attrs.get("Containers"):
+    if (network.attrs.get("Labels") or {}).get(names.LABEL_ROLE) != "network" or _users(
+            docker_api.api(), names.LEGACY_NETWORK):
         return False
     try:
         network.remove()

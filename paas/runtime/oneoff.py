@@ -32,10 +32,10 @@ def _labels(app: str, release: Release, role: str) -> dict[str, str]:
 def run_captured(app: str, release: Release, argv: list[str], role: str, on_line: Callable[[str], None],
                  extra_env: dict[str, str] | None = None) -> int:
     """Run to completion, streaming output lines; the container is removed afterwards."""
-    container = docker_api.client().containers.run(
-        release.image, command=argv, name=f"{app}.{role}.v{release.version}.{secrets.token_hex(3)}",
-        environment=_env(app, release, extra_env), labels=_labels(app, release, role), detach=True,
-        init=True, log_config=docker_api.LOG_CONFIG, **network.endpoint(docker_api.api()),
+    container = docker_api.create_and_start(
+        f"{app}.{role}.v{release.version}.{secrets.token_hex(3)}", release.image, command=argv,
+        environment=_env(app, release, extra_env), labels=_labels(app, release, role), init=True,
+        log_config=docker_api.LOG_CONFIG,
     )
     try:
         buffer = b""

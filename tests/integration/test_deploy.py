@@ -451,6 +451,8 @@ def test_the_shared_network_of_older_versions_goes_once_empty():
         holder.reload()
         assert docker_api._address(holder.attrs)  # an old container's address is still read
         assert network.remove_legacy() is False  # in use: kept
+        holder.stop(timeout=0)
+        assert network.remove_legacy() is False  # an exited container could never start again without it
         holder.remove(force=True)
         assert network.remove_legacy() is True
         assert legacy_networks() == []

@@ -45,9 +45,9 @@ def test_kill_9_at_each_deploy_step_then_recover(server, make_app, step):
     assert wait_for(lambda: len(_containers(source.app)) == 1, timeout=40)
 
 
-def _kill_deploy_at(server, app, step):
+def _kill_deploy_at(server, app, step, command="deploy"):
     env = {**server.env, "PAAS_FAILPOINTS": step}
-    process = subprocess.Popen([*PAAS, "deploy", app], env=env, stdout=subprocess.PIPE,
+    process = subprocess.Popen([*PAAS, command, app], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
     lines = []
     for line in process.stdout:
@@ -89,6 +89,27 @@ def test_recovery_from_a_deploy_killed_after_its_switch_drops_no_request(server,
     assert server.get(source.app)[1].startswith("Hello from paas! release=v1")
     history = {r["version"]: r["status"] for r in json.loads(server.paas("releases", source.app, "--format", "json").stdout)}
     assert history == {"v1": "live", "v2": "failed"}
+
+
+def test_a_killed_restart_never_leaves_a_stop_first_worker_running_twice(server, make_app):
+    source = make_app("python")
+    source.write("Procfile", "web: gunicorn --bind 0.0.0.0:$PORT app:app\nworker: sh -c 'exec sleep 600'\n")
+    source.commit("a singleton worker")
+    source.push()
+    server.paas("ps:set", source.app, "worker.strategy", "stop-first", check=True)
+    server.paas("ps:scale", source.app, "worker=1", check=True)
+    # No retire pending (it would tidy up the leftovers below by chance).
+    assert wait_for(lambda: not subprocess.run(["pgrep", "-f", f"paas.retire {source.app}"],
+                                               capture_output=True).stdout, timeout=30)
+    _kill_deploy_at(server, source.app, "health-check", command="ps:restart")  # its new worker runs on
+
+    def running_workers():
+        out = subprocess.run(["docker", "ps", "-q", "--filter", f"label=paas.app={source.app}",
+                              "--filter", "label=paas.process=worker"], capture_output=True, text=True)
+        return len(out.stdout.split())
+
+    server.paas("ps:restart", source.app, check=True)
+    assert running_workers() == 1  # checked before the background retire could tidy up
 
 
 def test_kill_9_of_the_background_retire_is_reaped_by_ps_retire(server, make_app):

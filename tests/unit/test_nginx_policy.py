@@ -75,3 +75,16 @@ def test_statements_split_like_nginx():
 def test_tricks_that_hide_directives_from_a_naive_parser_are_refused(hidden):
     with pytest.raises(InvalidInput):
         nginx_policy.check(hidden, "web", "8080")
+
+
+def test_the_build_refuses_a_template_with_a_hand_written_upstream(paas_root):
+    from paas import apps
+    from paas.build import builder
+
+    apps.create("web", owner="root")
+    hand_written = ("upstream paas-{{ app }} { server 127.0.0.1:5000; }\n"
+                    "server { listen {{ listen }}; location / { proxy_pass http://paas-{{ app }}; } }\n")
+    with pytest.raises(InvalidInput, match="not one of the app's containers"):
+        builder._check_nginx_template("web", hand_written)
+    builder._check_nginx_template("web", hand_written.replace("server 127.0.0.1:5000;",
+                                                             "{% for u in upstreams %}server {{ u }};{% endfor %}"))

@@ -533,3 +533,11 @@ def test_deploy_checks_the_image_it_parsed_whoever_ran_it():
     with pytest.raises(AccessDenied):
         access.check_image(collaborator, "web", "paas/other:v1")
     access.check_image(Actor(name="root", role="admin", via_ssh=True), "web", "paas/other:v1")
+
+
+def test_redaction_masks_run_env_values_even_when_config_set_appears_later():
+    from paas.events import redact
+
+    assert redact(["run", "web", "-e", "TOKEN=abc", "--", "grep", "config:set", "x"]) == \
+        "run web -e TOKEN=*** -- grep config:set x"
+    assert redact(["--app", "web", "config:set", "A=1", "B=2"]) == "--app web config:set A=*** B=***"
