@@ -155,3 +155,14 @@ def make_app(server, tmp_path):
 def wait_for(predicate, timeout: float = 30, interval: float = 0.2):
     """The bench's poll loop, with the slower defaults the tests were written for."""
     return bench_common.wait_for(predicate, timeout, interval)
+
+
+def deploy_singleton_worker(server, make_app):
+    """The python example plus a `worker` type run stop-first (never two at once), scaled to 1."""
+    source = make_app("python")
+    source.write("Procfile", "web: gunicorn --bind 0.0.0.0:$PORT app:app\nworker: sh -c 'echo worker up; exec sleep 600'\n")
+    source.commit("a singleton worker")
+    source.push()
+    server.paas("ps:set", source.app, "worker.strategy", "stop-first", check=True)
+    server.paas("ps:scale", source.app, "worker=1", check=True)
+    return source

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.integration.conftest import wait_for
+from tests.integration.conftest import deploy_singleton_worker, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("python")]
 
@@ -269,12 +269,7 @@ def serving_by_process(server, app):
 
 
 def test_workers_restart_enter_stop_start_and_a_failed_stop_first_deploy(server, make_app):
-    source = make_app("python")
-    source.write("Procfile", "web: gunicorn --bind 0.0.0.0:$PORT app:app\nworker: sh -c 'echo worker up; exec sleep 600'\n")
-    source.commit("a worker")
-    source.push()
-    server.paas("ps:set", source.app, "worker.strategy", "stop-first", check=True)
-    server.paas("ps:scale", source.app, "worker=1", check=True)
+    source = deploy_singleton_worker(server, make_app)
     before = serving_by_process(server, source.app)
     assert sorted(before) == ["web.1", "worker.1"]
     assert before["web.1"]["health"] == "healthy" and before["worker.1"]["health"] == "healthy"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import PAAS, wait_for
+from tests.integration.conftest import PAAS, deploy_singleton_worker, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("python")]
 
@@ -92,12 +92,7 @@ def test_recovery_from_a_deploy_killed_after_its_switch_drops_no_request(server,
 
 
 def test_a_killed_restart_never_leaves_a_stop_first_worker_running_twice(server, make_app):
-    source = make_app("python")
-    source.write("Procfile", "web: gunicorn --bind 0.0.0.0:$PORT app:app\nworker: sh -c 'exec sleep 600'\n")
-    source.commit("a singleton worker")
-    source.push()
-    server.paas("ps:set", source.app, "worker.strategy", "stop-first", check=True)
-    server.paas("ps:scale", source.app, "worker=1", check=True)
+    source = deploy_singleton_worker(server, make_app)
     # No retire pending (it would tidy up the leftovers below by chance).
     assert wait_for(lambda: not subprocess.run(["pgrep", "-f", f"paas.retire {source.app}"],
                                                capture_output=True).stdout, timeout=30)
