@@ -43,6 +43,14 @@ def list_all() -> list[App]:
     return [_row_to_app(r) for r in store.query("SELECT * FROM apps ORDER BY name")]
 
 
+def require_free(name: str) -> None:
+    """Refuse a name an app has, or whose repo is still on disk."""
+    from paas import paths
+
+    if find(name) is not None or paths.repo(name).exists():
+        raise Conflict(f"app {name!r} already exists")
+
+
 def rename(old: str, new: str) -> App:
     names.app_name(new)
     app = get(old)

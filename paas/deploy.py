@@ -415,11 +415,18 @@ def reap(app: str) -> list[RunningContainer]:
     """Stop stale containers now (left by a crashed command or awaiting retirement), once no
     nginx worker of an older configuration may still carry a request to them."""
     stale = _stale(app)
+    _stop_after_drain(app, stale)
+    if stale:
+        serving.add_remove(app, set(), {c.id for c in stale})
+    return stale
+
+
+def _stop_after_drain(app: str, stale: list[RunningContainer]) -> None:
+    """Stop containers that serve no more once no nginx worker of an older configuration may
+    still carry a request to them (including a switch made while the caller waited)."""
     if stale:
         router.wait_for_draining_workers()
         scheduler.stop_all(stale, int(settings.get("ps", app, "stop-timeout")))
-        serving.add_remove(app, set(), {c.id for c in stale})
-    return stale
 
 
 def route_serving(app: str) -> None:
@@ -453,11 +460,7 @@ def retire(app: str) -> list[RunningContainer]:
     failpoints.reached("retire")
     with locks.app_lock(app):
         stale = _stale(app)  # decided under the lock, stopped outside it (SIGTERM takes time)
-    if stale:
-        # Requests still running on old nginx workers may reach these containers (including
-        # a switch that happened while this waited for the lock): let them finish first.
-        router.wait_for_draining_workers()
-    scheduler.stop_all(stale, int(settings.get("ps", app, "stop-timeout")))
+    _stop_after_drain(app, stale)
     return stale
 
 
@@ -479,13 +482,10 @@ def rename_running(old: str, new: str) -> None:
     """Rename a deployed app: retag its images, move its repo, start it under the new name,
     and only then retire the old name's route and containers. If anything fails before the
     new name serves, every step is undone and the app keeps serving under its old name."""
-    from paas import paths
-    from paas.errors import Conflict
     from paas.runtime import docker_api
 
     with locks.app_lock(old), locks.app_lock(new):
-        if apps.find(new) is not None or paths.repo(new).exists():
-            raise Conflict(f"app {new!r} already exists")
+        apps.require_free(new)
         old_containers = docker_api.list_containers(old)
         old_ids = {c.id for c in old_containers}
         timeout = int(settings.get("ps", old, "stop-timeout"))

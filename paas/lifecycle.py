@@ -90,10 +90,7 @@ def report(name: str) -> dict:
 def rename_app(old: str, new: str) -> None:
     names.app_name(new)
     apps.get(old)
-    if apps.find(new) is not None:  # refused before anything is locked (and so written)
-        from paas.errors import Conflict
-
-        raise Conflict(f"app {new!r} already exists")
+    apps.require_free(new)  # refused before anything is locked (and so written)
     from paas import locks
 
     # Under the app's lock: a first push still building must finish (or fail) before the app

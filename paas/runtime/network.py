@@ -10,7 +10,6 @@ pick a free subnet once (a probe network), then creates its network with that su
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import random
 import secrets
@@ -66,7 +65,7 @@ def _taken(api) -> set[str]:
     """Addresses held or configured by any container on the network, stopped ones included
     (a stopped container takes its configured address back when it starts)."""
     taken = set()
-    for summary in api.containers(all=True, filters={"network": names.NETWORK}):
+    for summary in _users(api, names.NETWORK):
         settings = ((summary.get("NetworkSettings") or {}).get("Networks") or {}).get(names.NETWORK) or {}
         for address in (settings.get("IPAddress"), (settings.get("IPAMConfig") or {}).get("IPv4Address")):
             if address:
@@ -81,13 +80,16 @@ def _users(api, network: str) -> list:
 
 
 _ensuring = threading.Lock()  # start_all's threads all ask at once on a fresh host
+_known: Network | None = None
 
 
-@functools.lru_cache(maxsize=1)
 def ensure() -> Network:
     """The app network, made if missing (once per process: every container start asks)."""
+    global _known
     with _ensuring:
-        return _ensure()
+        if _known is None:
+            _known = _ensure()
+        return _known
 
 
 def _ensure() -> Network:
