@@ -104,6 +104,9 @@ class HealthCheck:
     attempts: int = 20
     timeout: float = 5.0
     wait: float = 0.25
+    # Waits start here and double up to `wait`: a fast app is seen up within ~20 ms of its
+    # first answer, a slow one is not probed more often. None: every wait is `wait`.
+    first_wait: float | None = None
     initial_delay: float = 0.0
     content: str | None = None
     kind: str = "http"  # http | uptime

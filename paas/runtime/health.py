@@ -37,15 +37,22 @@ def wait_http(container: RunningContainer, port: int, check: HealthCheck, is_run
         time.sleep(check.initial_delay)
     last = Outcome(False, "no probe ran")
     address = container.address
-    for _ in range(check.attempts):
+    for attempt in range(check.attempts):
         if not is_running():
             return Outcome(False, "the container exited before answering")
         if address:
             last = probe_http(address, check.port or port, check)
             if last.ok:
                 return last
-        time.sleep(check.wait)
+        time.sleep(wait_before(attempt + 1, check))
     return Outcome(False, f"{last.detail} (after {check.attempts} attempts)")
+
+
+def wait_before(attempt: int, check: HealthCheck) -> float:
+    """The pause before probe number `attempt` (1 = the first retry)."""
+    if check.first_wait is None:
+        return check.wait
+    return min(check.wait, check.first_wait * 2 ** min(attempt - 1, 30))
 
 
 def tcp_open(address: str, port: int, timeout: float = 1.0) -> bool:

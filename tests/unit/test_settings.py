@@ -19,7 +19,7 @@ def _rows():
 
 
 def test_defaults(web):
-    assert settings.get("checks", web, "wait") == "0.5"
+    assert settings.get("checks", web, "wait") == "0.2"
     assert settings.get("checks", web, "attempts") == "300"
     assert settings.get("ps", web, "strategy") == "start-first"
     assert settings.get("ps", web, "stop-timeout") == "10"
@@ -47,7 +47,7 @@ def test_app_wins_over_global_wins_over_default(web):
     settings.set_value("checks", web, "wait", "")  # reset the app's value
     assert settings.get("checks", web, "wait") == "5"
     settings.set_value("checks", None, "wait", None)
-    assert settings.get("checks", web, "wait") == "0.5"
+    assert settings.get("checks", web, "wait") == "0.2"
     assert _rows() == []
 
 
