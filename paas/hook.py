@@ -76,10 +76,13 @@ def pre_receive() -> int:
 
 def main() -> None:
     if sys.argv[1:] == ["pre-receive"]:
-        from paas import console
+        from paas import console, handoff
 
-        console.survive_closed_output()  # a pusher's Ctrl-C must not cut a deploy mid-switch
-        sys.exit(pre_receive())
+        code = handoff.hand_over()  # the SSH entry has the deploy code loaded already
+        if code is None:
+            console.survive_closed_output()  # a pusher's Ctrl-C must not cut a deploy mid-switch
+            code = pre_receive()
+        sys.exit(code)
     sys.exit(f"unknown hook {sys.argv[1:]!r}")
 
 

@@ -148,7 +148,12 @@ def git_command(key: str, original: str, words: list[str]) -> int:
     # deploys, so a second push must see what the first one left (or be told to fetch first).
     serial = locks.hold(f"{app}.push", f"pushes to {app}") if words[0] == "git-receive-pack" else contextlib.nullcontext()
     with serial:
-        code = subprocess.call([words[0], str(paths.repo(app))])
+        if words[0] == "git-receive-pack":
+            from paas import handoff
+
+            code = handoff.run_receive_pack([words[0], str(paths.repo(app))])
+        else:
+            code = subprocess.call([words[0], str(paths.repo(app))])
     events.record(key, app, [words[0], app], "ok" if code == 0 else f"exit {code}")
     return code
 

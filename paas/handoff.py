@@ -1,0 +1,171 @@
+"""A push's deploy runs in the SSH entry, which loads the deploy code while git receives the pack.
+
+The pre-receive hook is a fresh Python that would spend ~0.15 s importing the deploy, the
+Docker SDK and Jinja before its first step. The SSH entry is already running for the whole
+push and sits idle while `git-receive-pack` takes the pack in. So it loads that code then,
+on the other core, and the hook hands its deploy over instead of loading it again:
+
+    ssh_entry --(socketpair end, fd named in PAAS_HANDOFF_FD)--> git-receive-pack --> hook
+    hook: sends its stdin/stdout/stderr (SCM_RIGHTS), cwd and environment, waits for a code
+    ssh_entry: runs `hook.pre_receive()` on those descriptors, answers with its exit code
+
+Only descendants of the SSH entry inherit the socket, so nothing else can reach it. The
+hook deploys by itself when there is no socket (pushes that did not come through the SSH
+entry), or when the hand-over cannot be sent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import socket
+import stat
+import subprocess
+import sys
+from typing import Callable
+
+ENV = "PAAS_HANDOFF_FD"
+_MAX_REQUEST = 1 << 20  # the environment of a hook: far below this
+
+
+def _warm_up() -> None:
+    """Load what a deploy uses; best effort (the deploy reports what is really wrong)."""
+    with contextlib.suppress(Exception):
+        import jinja2  # noqa: F401  (Dockerfile and nginx templates)
+
+        import paas.build.builder  # noqa: F401
+        import paas.deploy  # noqa: F401
+        from paas.runtime import docker_api
+
+        docker_api.client()  # the SDK import, and a connection the deploy then reuses
+
+
+def run_receive_pack(argv: list[str], run_hook: Callable[[], int] | None = None) -> int:
+    """Run git-receive-pack (argv) and serve its pre-receive hook's hand-over; its exit code."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        process = subprocess.Popen(argv, pass_fds=(theirs.fileno(),),
+                                   env={**os.environ, ENV: str(theirs.fileno())})
+    finally:
+        theirs.close()  # receive-pack holds its own copy
+    with ours:
+        _warm_up()
+        if _wait_for_request(ours, process):
+            _serve(ours, run_hook or _pre_receive)
+    return process.wait()
+
+
+def _pre_receive() -> int:
+    from paas import hook
+
+    return hook.pre_receive()
+
+
+def _wait_for_request(sock: socket.socket, process: subprocess.Popen) -> bool:
+    """True when the hook asks; False when receive-pack ended without running it."""
+    try:
+        exited = os.pidfd_open(process.pid)
+    except (AttributeError, OSError):  # no pidfd: look again every 50 ms
+        exited = None
+    try:
+        while True:
+            watched = [sock] + ([exited] if exited is not None else [])
+            ready, _, _ = select.select(watched, [], [], None if exited is not None else 0.05)
+            if sock in ready:
+                return True
+            if (exited is not None and exited in ready) or process.poll() is not None:
+                return False
+    finally:
+        if exited is not None:
+            os.close(exited)
+
+
+def _serve(sock: socket.socket, run_hook: Callable[[], int]) -> None:
+    try:
+        message, fds, _, _ = socket.recv_fds(sock, _MAX_REQUEST, 3)
+    except OSError:
+        return
+    if not message or len(fds) != 3:  # the hook went away, or sent something else
+        for fd in fds:
+            os.close(fd)
+        return
+    code = 1
+    try:
+        request = json.loads(message)
+        code = _run_on(fds, request["cwd"], request["env"], run_hook)
+    finally:
+        for fd in fds:
+            os.close(fd)
+        with contextlib.suppress(OSError):  # the hook may be gone: its code no longer matters
+            sock.send(str(code).encode())
+
+
+def _run_on(fds: list[int], cwd: str, env: dict[str, str], run_hook: Callable[[], int]) -> int:
+    """Run the hook's work here, as if this process were the hook: its stdio, cwd and env."""
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    saved_fds = [os.dup(n) for n in (0, 1, 2)]
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    try:
+        for n, fd in enumerate(fds):
+            os.dup2(fd, n)
+        os.environ.clear()
+        os.environ.update({key: value for key, value in env.items() if key != ENV})
+        os.chdir(cwd)
+        try:
+            return run_hook()
+        except BaseException as exc:  # noqa: BLE001 (even a SystemExit must get an answer)
+            from paas import console
+
+            console.error(f"internal error: {exc.__class__.__name__}: {exc}")
+            return 1
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        for n, fd in enumerate(saved_fds):  # our own stdio back: the hook's pipes may close
+            os.dup2(fd, n)
+            os.close(fd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        os.chdir(saved_cwd)
+
+
+def hand_over() -> int | None:
+    """In the hook: have the SSH entry run this hook; its exit code, or None to run it here."""
+    sock = _inherited_socket()
+    if sock is None:
+        return None
+    with sock:
+        request = json.dumps({"cwd": os.getcwd(), "env": dict(os.environ)}).encode()
+        try:
+            socket.send_fds(sock, [request], [0, 1, 2])
+        except OSError:
+            return None  # nobody took it: nothing ran, deploy here
+        answer = b""
+        with contextlib.suppress(OSError):
+            answer = sock.recv(16)
+    if not answer.strip().lstrip(b"-").isdigit():
+        print(" !     the deploy stopped before it finished; the previous release keeps serving",
+              file=sys.stderr)
+        return 1
+    return int(answer)
+
+
+def _inherited_socket() -> socket.socket | None:
+    value = os.environ.get(ENV, "")
+    if not value.isdigit():
+        return None
+    fd = int(value)
+    try:
+        if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+            return None
+        sock = socket.socket(fileno=fd)
+    except OSError:
+        return None
+    if sock.family != socket.AF_UNIX or sock.type != socket.SOCK_SEQPACKET:
+        sock.detach()
+        return None
+    return sock
