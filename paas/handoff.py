@@ -31,7 +31,8 @@ _MAX_REQUEST = 1 << 20  # the environment of a hook: far below this
 
 
 def _warm_up() -> None:
-    """Load what a deploy uses; best effort (the deploy reports what is really wrong)."""
+    """Load the code a deploy runs. Imports only: a push to another branch must not wait
+    on dockerd, and the deploy itself reports what is really wrong."""
     with contextlib.suppress(Exception):
         import jinja2  # noqa: F401  (Dockerfile and nginx templates)
 
@@ -39,7 +40,7 @@ def _warm_up() -> None:
         import paas.deploy  # noqa: F401
         from paas.runtime import docker_api
 
-        docker_api.client()  # the SDK import, and a connection the deploy then reuses
+        docker_api.sdk()
 
 
 def run_receive_pack(argv: list[str], run_hook: Callable[[], int] | None = None) -> int:

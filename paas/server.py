@@ -103,6 +103,11 @@ def _sshd_config(port: int, user: str) -> str:
         "X11Forwarding no",
         "PermitTunnel no",
         "PermitUserEnvironment no",
+        # sshd runs the forced command through the account's shell, and bash first reads the
+        # account's ~/.bashrc for a command from sshd unless it believes it is nested. A
+        # .bashrc that prints would break git's protocol; one that runs `pyenv init` costs
+        # 0.1 s a push. SHLVL=1 makes bash a nested shell; sh ignores it.
+        "SetEnv SHLVL=1",
         "PrintMotd no",
         "PrintLastLog no",
         "UseDNS no",

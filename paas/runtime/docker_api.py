@@ -21,7 +21,7 @@ LOG_CONFIG = {"type": "json-file", "config": {"max-size": "10m", "max-file": "3"
 
 
 @functools.lru_cache(maxsize=1)
-def _import_docker():
+def sdk():
     """`import docker`, without its optional paramiko (ssh:// daemons; ours is a unix socket).
 
     That import is 70 ms of every deploy's start-up; the SDK skips ssh support on ImportError,
@@ -41,7 +41,7 @@ def _import_docker():
 
 @functools.lru_cache(maxsize=1)
 def client():
-    docker = _import_docker()
+    docker = sdk()
 
     try:
         c = docker.from_env(timeout=300)
@@ -59,7 +59,7 @@ def api():
 
 
 def _errors():
-    return _import_docker().errors
+    return sdk().errors
 
 
 # Images ------------------------------------------------------------------------

@@ -519,6 +519,7 @@ def test_two_simultaneous_pushes_are_serialised(server, tmp_path):
         assert sorted(r["status"] for r in history) == ["live", "retired"], history
         live = next(r for r in history if r["status"] == "live")
         assert live["version"] == "v2", "the second deploy must be the live one"
+        assert {r["author"] for r in history} == {"local-admin"}, "a push's release names the pushing key"
 
         assert remote_ref(server, app, "refs/heads/main") == live["git_sha"], "the repo and the live release disagree"
         winner = next(label for label, sha in shas.items() if sha == live["git_sha"])
@@ -529,6 +530,25 @@ def test_two_simultaneous_pushes_are_serialised(server, tmp_path):
         assert fsck.returncode == 0, fsck.stderr
     finally:
         server.paas("apps:destroy", app, "--force")
+
+
+def test_a_push_that_bypasses_the_ssh_entry_deploys_through_the_hook_alone(server, make_app):
+    """An admin's `git push` into the repo on the server itself: no SSH entry to hand the
+    deploy to, so the hook runs it in its own process."""
+    source = make_app("python")
+    source.push()
+    text = (source.path / "app.py").read_text()
+    (source.path / "app.py").write_text(text.replace("Hello from paas", "Hello from a local push"))
+    source.commit("local push")
+    repo = server.root / "repos" / f"{source.app}.git"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAAS_")}
+    pushed = subprocess.run(["git", "push", str(repo), "main"], cwd=source.path, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert pushed.returncode == 0, pushed.stderr
+    assert f"{source.app} v2 is live" in pushed.stderr
+    assert server.get(source.app)[1].startswith("Hello from a local push! release=v2")
+    history = json.loads(server.paas("releases", source.app, "--format", "json", check=True).stdout)
+    assert history[0]["author"].startswith("local:"), history[0]
 
 
 # The audit trail ------------------------------------------------------------------------------

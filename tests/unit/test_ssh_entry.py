@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from paas import access, apps, config, events, keys, paths, ssh_entry
+from paas import access, apps, config, events, handoff, keys, paths, ssh_entry
 
 ROLES = ("admin", "owner", "collaborator", "stranger")
 KEY_OF = {"admin": "root", "owner": "alice", "collaborator": "carol", "stranger": "mallory"}
@@ -396,6 +396,7 @@ def git_calls(monkeypatch) -> list[list[str]]:
         return 0
 
     monkeypatch.setattr(ssh_entry.subprocess, "call", fake_call)
+    monkeypatch.setattr(handoff, "run_receive_pack", fake_call)  # receive-pack's way in
     return calls
 
 
