@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import time
 
-from paas import apps, names, releases
+from paas import apps, names, releases, store
 
 DEFAULT_KEEP = 5
 
@@ -41,7 +42,31 @@ def prune_app(app: str) -> list[str]:
         return [tag for tag in images_to_remove(app, history, present, keep_count()) if docker_api.remove_image(tag)]
 
 
+def remove_app_images(app: str, wait: float) -> bool:
+    """Remove every release image of `app` (destroyed, or renamed away). A build of another
+    app may hold the image store for minutes: after `wait` seconds the app is noted and its
+    images are left to the next `paas cleanup` (hourly on an installed host). False then."""
+    from paas import locks
+    from paas.errors import LockTimeout
+
+    try:
+        with locks.image_store(removing=True, wait=wait):
+            _remove_release_images(app)
+        return True
+    except LockTimeout:
+        with store.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO images_left (app, at) VALUES (?, ?)", (app, time.time()))
+        return False
+
+
+def _remove_release_images(app: str) -> list[str]:
+    from paas.runtime import docker_api
+
+    return [tag for tag, _ in docker_api.app_images(app) if docker_api.remove_image(tag)]
+
+
 def prune_all() -> dict:
+    from paas import locks
     from paas.runtime import docker_api
 
     removed = {}
@@ -49,5 +74,14 @@ def prune_all() -> dict:
         gone = prune_app(app.name)
         if gone:
             removed[app.name] = gone
+    for row in store.query("SELECT app FROM images_left ORDER BY app"):
+        with locks.image_store(removing=True):
+            # Made again meanwhile: prune_app takes care of its old tags, as of any tag no
+            # release of it names.
+            gone = _remove_release_images(row["app"]) if apps.find(row["app"]) is None else []
+            with store.transaction() as db:
+                db.execute("DELETE FROM images_left WHERE app = ?", (row["app"],))
+        if gone:
+            removed[row["app"]] = gone
     dangling = docker_api.prune_dangling()
     return {"images": removed, "dangling_layers": dangling}

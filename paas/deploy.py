@@ -21,6 +21,9 @@ from paas.models import Release, RunningContainer
 from paas.runtime import plan, scheduler
 
 LOG_LINES_ON_FAILURE = 50
+# How long removing a gone app's images waits for builds of other apps before leaving them
+# to the next cleanup: a destroy or rename must not hang for a long cold build.
+IMAGE_STORE_WAIT = 10.0
 
 
 # Reading the running state -------------------------------------------------------
@@ -473,9 +476,8 @@ def teardown(app: str) -> None:
             router.apply({app: None})
         docker_api_containers = docker_api.list_containers(app)
         scheduler.stop_all(docker_api_containers, 5)
-        for tag_name, _ in docker_api.app_images(app):
-            docker_api.remove_image(tag_name)
         serving.replace(app, set())
+        _remove_images_of_gone_app(app)
 
 
 def rename_running(old: str, new: str) -> None:
@@ -513,8 +515,7 @@ def rename_running(old: str, new: str) -> None:
                 for version, image in retagged:
                     releases.update(new, version, image=image)
                 _rename_records(new, old)
-                for tag_name, _ in docker_api.app_images(new):
-                    docker_api.remove_image(tag_name)
+                _remove_images_of_gone_app(new)
             _restart_stopped(old, stopped)
             console.detail(f"{old} keeps its name and keeps serving: the rename was undone")
             raise
@@ -522,12 +523,16 @@ def rename_running(old: str, new: str) -> None:
 
 
 def _retire_old_name(old: str, containers: list[RunningContainer], timeout: int) -> None:
-    from paas.runtime import docker_api
-
     router.apply({old: None})
     scheduler.stop_all(containers, timeout)
-    for tag_name, _ in docker_api.app_images(old):
-        docker_api.remove_image(tag_name)
+    _remove_images_of_gone_app(old)
+
+
+def _remove_images_of_gone_app(app: str) -> None:
+    from paas import cleanup
+
+    if not cleanup.remove_app_images(app, wait=IMAGE_STORE_WAIT):
+        console.detail(f"A build is using the image store: the images of {app} go at the next `paas cleanup`")
 
 
 def _rename_records(old: str, new: str) -> None:

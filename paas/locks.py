@@ -38,7 +38,7 @@ def hold(name: str, what: str, wait: float | None = None, shared: bool = False) 
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another command"
+                    holder = _holder(fd)
                     raise LockTimeout(
                         f"{what} is busy: {holder} has held it for over {wait:.0f}s",
                         hint="wait for it to finish, then try again",
@@ -52,8 +52,22 @@ def hold(name: str, what: str, wait: float | None = None, shared: bool = False) 
             yield
         finally:
             _held.discard(name)
+            if not shared:  # a waiter must not name us once we are gone (shared holders write no note)
+                os.ftruncate(fd, 0)
     finally:
         os.close(fd)  # releases the lock
+
+
+def _holder(fd: int) -> str:
+    """Who holds the lock, as its holder noted: "pid N" while that process lives."""
+    note = os.pread(fd, 200, 0).decode(errors="replace").strip()
+    pid = note.removeprefix("pid ")
+    if pid.isdigit():
+        from paas import procs
+
+        if procs.running(int(pid)):
+            return note
+    return "another command"
 
 
 @contextlib.contextmanager
@@ -73,11 +87,11 @@ def app_lock(app: str, wait: float | None = None) -> Iterator[None]:
         yield
 
 
-def image_store(removing: bool):
+def image_store(removing: bool, wait: float | None = None):
     """Builds share the image store; removing images takes it alone. Apps share cached layers,
     and removing another app's last image during a build takes a layer the build is using
     ("unknown parent image ID"). Nothing else is locked while this is held."""
-    return hold("images", "the image store", shared=not removing)
+    return hold("images", "the image store", wait, shared=not removing)
 
 
 def router_lock():

@@ -119,5 +119,15 @@ def image_tag(app: str, version: int) -> str:
     return f"{image_repo(app)}:v{version}"
 
 
+_RELEASE_TAG_RE = re.compile(r"paas/([a-z](?:[a-z0-9-]{0,61}[a-z0-9])?):v[1-9][0-9]*")
+
+
+def release_tag_app(tag: str) -> str | None:
+    """The app a release image tag (`paas/APP:vN`) belongs to; None for any other tag, such
+    as the stack's `paas/stack:bookworm`, which an app named `stack` must never remove."""
+    match = _RELEASE_TAG_RE.fullmatch(tag)
+    return match.group(1) if match else None
+
+
 def container_name(app: str, process: str, index: int, version: int, suffix: str) -> str:
     return f"{app}.{process}.{index}.v{version}.{suffix}"

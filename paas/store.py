@@ -94,6 +94,14 @@ MIGRATIONS: list[str] = [
         outcome TEXT NOT NULL
     );
     """,
+    # 2: release images of destroyed (or renamed-away) apps that a busy image store kept from
+    # being removed then; `paas cleanup` removes them.
+    """
+    CREATE TABLE images_left (
+        app TEXT PRIMARY KEY,
+        at REAL NOT NULL
+    );
+    """,
 ]
 
 _local = threading.local()

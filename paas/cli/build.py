@@ -47,7 +47,7 @@ def cleanup(
     fmt: Format = "text",
     retire: Annotated[bool, typer.Option("--retire", help="Also retire containers that no longer serve")] = False,
 ) -> None:
-    """Remove images older than the last PAAS_KEEP_RELEASES (5) good releases, and dangling layers."""
+    """Remove images older than the last PAAS_KEEP_RELEASES (5) good releases, images a destroy had to leave, and dangling layers."""
     from paas import cleanup as pruning
 
     check_format(fmt)

@@ -167,9 +167,8 @@ def remove_image(name: str) -> bool:
 def app_images(app: str) -> list[tuple[str, str]]:
     """(tag, image id) of every paas/<app>:vN tag. Apps built from identical trees share one
     image, so the image's other apps' tags are left out: they are not this app's to remove."""
-    repo = names.image_repo(app)
-    return [(tag_name, image.id) for image in client().images.list(name=repo)
-            for tag_name in image.tags if tag_name.rpartition(":")[0] == repo]
+    return [(tag_name, image.id) for image in client().images.list(name=names.image_repo(app))
+            for tag_name in image.tags if names.release_tag_app(tag_name) == app]
 
 
 def prune_dangling() -> int:

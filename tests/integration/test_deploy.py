@@ -137,6 +137,52 @@ def test_other_branches_are_stored_not_deployed_and_destroy_removes_everything(s
     assert left == [] and images == []
 
 
+HOLD_IMAGE_STORE = """
+import time
+from paas import locks
+with locks.image_store(removing=False):
+    print("held", flush=True)
+    time.sleep(3600)
+"""
+
+
+def test_a_destroy_during_another_apps_build_leaves_its_images_to_the_next_cleanup(server, make_app):
+    import subprocess
+    import sys
+
+    source = make_app("python")
+    source.push()
+    build = subprocess.Popen([sys.executable, "-c", HOLD_IMAGE_STORE], env=server.env, stdout=subprocess.PIPE,
+                             text=True)  # a long build of another app
+    try:
+        assert build.stdout.readline().strip() == "held"
+        # Returns while the build still holds the store (the bounded wait is 10 s).
+        destroyed = server.paas("apps:destroy", source.app, "--force", check=True, timeout=120)
+        assert "go at the next `paas cleanup`" in destroyed.stdout + destroyed.stderr
+        assert server.paas("apps:report", source.app).returncode != 0  # everything else is gone
+    finally:
+        build.kill()
+        build.wait()
+
+    def image_tags():
+        out = subprocess.run(["docker", "images", "--format", "{{.Tag}}", f"paas/{source.app}"],
+                             capture_output=True, text=True, check=True)
+        return out.stdout.split()
+
+    assert image_tags() == ["v1"]
+    cleaned = server.paas("cleanup", "--format", "json", check=True)
+    assert json.loads(cleaned.stdout)["images"].get(source.app) == [f"paas/{source.app}:v1"]
+    assert image_tags() == []
+
+
+def test_an_app_named_stack_never_counts_the_stack_image_as_its_own():
+    from paas import names
+    from paas.runtime import docker_api
+
+    assert docker_api.image_exists(names.STACK_IMAGE)
+    assert names.STACK_IMAGE not in [tag for tag, _ in docker_api.app_images("stack")]
+
+
 def test_old_containers_are_retired_after_a_deploy(server, make_app):
     source = make_app("python")
     source.push()

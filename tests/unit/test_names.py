@@ -119,3 +119,18 @@ def test_image_and_container_names():
     assert names.container_name("web", "worker", 2, 7, "ab12") == "web.worker.2.v7.ab12"
     assert names.LABEL_APP == "paas.app"
     assert names.LABEL_RELEASE == "paas.release"
+
+
+@pytest.mark.parametrize("tag, app", [
+    ("paas/web:v3", "web"),
+    ("paas/my-app-2:v10", "my-app-2"),
+    ("paas/stack:bookworm", None),  # the stack image, even for an app named `stack`
+    ("paas/web:latest", None),
+    ("paas/web:v0", None),
+    ("paas/web:v1x", None),
+    ("other/web:v1", None),
+    ("paas/Web:v1", None),
+    ("paas/web", None),
+])
+def test_release_tags_name_their_app_and_nothing_else_does(tag, app):
+    assert names.release_tag_app(tag) == app
