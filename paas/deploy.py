@@ -185,9 +185,19 @@ def activate(app: str, release: Release, release_phase: bool = True, only: set[s
     leftovers = [c for c in _stale(app) if c.process in stop_first] if stop_first else []
     if stopped or leftovers:
         scheduler.stop_all(stopped + leftovers, int(settings.get("ps", app, "stop-timeout")))
+    has_web = serves_web(release, wanted)
+    staged: list[router.Staged] = []
+
+    def stage_route(started: list[RunningContainer]) -> None:
+        # While the new containers settle: render the route to them and `nginx -t` it.
+        web_now = [c for c in started + kept if c.process == "web"]
+        staged.append(router.stage(route_change(app, web_now, has_web, release)))
+
     try:
-        new = _start_and_check(app, release, specs, port, manifest)
+        new = _start_and_check(app, release, specs, port, manifest, meanwhile=stage_route)
     except BaseException:
+        for change in staged:
+            router.discard(change)
         _restart_stopped(app, stopped)
         raise
     web = [c for c in new + kept if c.process == "web"]
@@ -198,7 +208,10 @@ def activate(app: str, release: Release, release_phase: bool = True, only: set[s
         # Recorded before nginx may route to them, so no reap can stop them meanwhile.
         serving.add_remove(app, new_ids, set())
         failpoints.reached("route-switch")
-        route(app, web, has_web=serves_web(release, wanted), release=release, drain=False)
+        if staged:
+            router.switch(staged.pop(), drain=False)
+        else:  # nothing was checked (no new container): nothing was staged either
+            route(app, web, has_web=has_web, release=release, drain=False)
         route_switched = True
         failpoints.reached("switched")
         with store.transaction():  # the switch of record: one commit
@@ -207,6 +220,8 @@ def activate(app: str, release: Release, release_phase: bool = True, only: set[s
     except BaseException:
         # Before "live", nothing may change: drop the new containers, put the old route back.
         _mark_failed(app, release)
+        for change in staged:  # not switched to
+            router.discard(change)
         serving.add_remove(app, set(), new_ids)
         if route_switched:
             router.apply({app: previous_vhost})
@@ -262,7 +277,9 @@ def _mark_failed(app: str, release: Release) -> None:
         releases.update(app, release.version, status="failed")
 
 
-def _start_and_check(app, release, specs, port, manifest) -> list[RunningContainer]:
+def _start_and_check(app, release, specs, port, manifest, meanwhile=None) -> list[RunningContainer]:
+    """Start `specs`, then check them; `meanwhile(started)` runs while the checks do, and a
+    failure of it fails the start like a check would."""
     if specs:
         counts = {}
         for s in specs:
@@ -276,7 +293,13 @@ def _start_and_check(app, release, specs, port, manifest) -> list[RunningContain
     errors = [f"{s.process}.{s.index}: {err}" for s, c, err in results if err]
     if not errors and started:
         settle = float(settings.get("checks", app, "wait"))
-        outcomes = scheduler.check_all(app, started, port, manifest, settle)
+        try:
+            outcomes = scheduler.check_all(app, started, port, manifest, settle,
+                                           meanwhile=(lambda: meanwhile(started)) if meanwhile else None)
+        except BaseException:
+            scheduler.stop_all(started, 0)
+            _mark_failed(app, release)
+            raise
         for container, outcome in outcomes:
             if not outcome.ok:
                 errors.append(_failure_report(container, outcome.detail))
@@ -309,13 +332,18 @@ def route(app: str, web: list[RunningContainer], has_web: bool, release: Release
     """Point the app's vhost at `web` (none: no vhost). `drain=False` returns as soon as the
     old nginx workers take no new connection (for a switch whose old containers retire later);
     `force` reloads even when the file on disk already says the same (repairs)."""
+    router.apply(route_change(app, web, has_web, release), drain, force)
+
+
+def route_change(app: str, web: list[RunningContainer], has_web: bool,
+                 release: Release | None = None) -> dict[str, str | None]:
+    """The router change that points the app's vhost at `web` (None: no vhost)."""
     if not has_web:
-        router.apply({app: None}, drain, force)
-        return
+        return {app: None}
     release = release or releases.current(app)
     custom = release.app_json.get("_nginx_template") if release else None
     upstreams = sorted(f"{c.address}:{c.port}" for c in web if c.address and c.port)
-    router.apply({app: router.render_app(router.route_for(app, upstreams), custom)}, drain, force)
+    return {app: router.render_app(router.route_for(app, upstreams), custom)}
 
 
 def run_release_phase(app: str, release: Release, manifest: appjson.AppJson) -> None:

@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from paas import lifecycle, locks, names, paths, procs, settings
@@ -160,23 +161,56 @@ def apply(changes: dict[str, str | None], drain: bool = True, force: bool = Fals
     """Write app configs (None removes), check the whole new set, swap in, reload (see
     `reload` for `drain`). Nothing happens when the files already say this, unless `force`."""
     with locks.router_lock():
-        _prepare_dirs()
         if not force and _unchanged(changes):  # same upstreams (ps:restart worker): no reload
             return
-        staging = prefix() / f"staging-{os.getpid()}"
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.copytree(apps_dir(), staging / "apps")
-        try:
-            for app, text in changes.items():
-                target = staging / "apps" / f"{app}.conf"
-                if text is None:
-                    target.unlink(missing_ok=True)
-                else:
-                    target.write_text(text)
-            main = staging / "nginx.conf"
-            main.write_text(render_main(staging / "apps"))
-            check_config(main)
-            for app, text in changes.items():
+        switch(stage(changes), drain, force)
+
+
+@dataclass
+class Staged:
+    """A change written aside and checked with `nginx -t` against the app configs as they
+    were then (`seen`); `switch` moves it in."""
+
+    changes: dict[str, str | None]
+    folder: Path
+    seen: dict[str, str]
+
+
+def stage(changes: dict[str, str | None]) -> Staged:
+    """Write the whole new config set aside and check it; raises DeployFailed when nginx
+    refuses it. Needs no lock: `switch` checks again if another change landed meanwhile, so
+    a deploy stages its route while its containers settle."""
+    _prepare_dirs()
+    _remove_abandoned_staging()
+    folder = prefix() / f"staging-{os.getpid()}"
+    shutil.rmtree(folder, ignore_errors=True)
+    (folder / "apps").mkdir(parents=True)
+    try:
+        seen = _app_configs()
+        for name, text in {**seen, **changes}.items():
+            if text is not None:
+                (folder / "apps" / f"{name}.conf").write_text(text)
+        main = folder / "nginx.conf"
+        main.write_text(render_main(folder / "apps"))
+        check_config(main)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return Staged(changes, folder, seen)
+
+
+def switch(staged: Staged, drain: bool = True, force: bool = False) -> None:
+    """Move a staged change into place and reload. Checked again first when another app's
+    change landed since it was staged, so what goes live is always what `nginx -t` passed.
+    Nothing happens when the files already say this, unless `force`."""
+    try:
+        with locks.router_lock():
+            if not force and _unchanged(staged.changes):  # same upstreams (ps:restart worker): no reload
+                return
+            if _app_configs() != staged.seen:
+                discard(staged)
+                staged = stage(staged.changes)
+            for app, text in staged.changes.items():
                 final = apps_dir() / f"{app}.conf"
                 if text is None:
                     final.unlink(missing_ok=True)
@@ -185,9 +219,25 @@ def apply(changes: dict[str, str | None], drain: bool = True, force: bool = Fals
                     tmp.write_text(text)
                     os.replace(tmp, final)
             write_main()
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        reload(drain)
+            reload(drain)
+    finally:
+        discard(staged)
+
+
+def discard(staged: Staged) -> None:
+    shutil.rmtree(staged.folder, ignore_errors=True)
+
+
+def _app_configs() -> dict[str, str]:
+    return {path.stem: path.read_text() for path in sorted(apps_dir().glob("*.conf"))}
+
+
+def _remove_abandoned_staging() -> None:
+    """A command killed between stage and switch leaves its folder: gone once its pid is."""
+    for folder in prefix().glob("staging-*"):
+        pid = folder.name.removeprefix("staging-")
+        if pid.isdigit() and int(pid) != os.getpid() and not procs.running(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def write_main() -> Path:

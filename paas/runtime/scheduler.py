@@ -131,11 +131,17 @@ def health_all(app: str, containers: list[RunningContainer], port: int | None, m
         return list(pool.map(lambda c: health_now(app, c, port, manifest), containers))
 
 
-def check_all(app: str, containers: list[RunningContainer], port: int | None, manifest, settle: float):
+def check_all(app: str, containers: list[RunningContainer], port: int | None, manifest, settle: float,
+              meanwhile=None):
+    """[(container, outcome)]; `meanwhile()` runs on this thread while the checks run (its
+    error is raised once they have ended)."""
     if not containers:
         return []
     with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(containers))) as pool:
-        return list(pool.map(lambda c: (c, check_one(app, c, port, manifest, settle)), containers))
+        checking = [pool.submit(check_one, app, c, port, manifest, settle) for c in containers]
+        if meanwhile is not None:
+            meanwhile()
+        return [(c, future.result()) for c, future in zip(containers, checking)]
 
 
 def stop_all(containers: list[RunningContainer], timeout: int) -> None:

@@ -49,3 +49,32 @@ def test_app_template_is_used_and_a_hostile_one_refused(server, make_app):
     refused = source.push(check=False)
     assert refused.returncode != 0 and "proxy_pass may only target" in refused.stderr
     assert _header(server, source.app, "X-Custom-Template") == (200, "yes")
+
+
+def test_a_template_nginx_rejects_fails_the_deploy_and_the_old_release_keeps_serving(server, make_app):
+    source = make_app("python")
+    source.write("nginx.conf.j2", TEMPLATE)
+    source.commit("own nginx template")
+    source.push()
+    # Allowed directives, but `add_header` with one argument: only `nginx -t` finds it, while
+    # the new containers settle.
+    source.write("nginx.conf.j2", TEMPLATE.replace('add_header X-Custom-Template "yes";',
+                                                   'add_header X-Custom-Template;'))
+    source.commit("template nginx rejects")
+    refused = source.push(check=False)
+    assert refused.returncode != 0
+    assert "nginx rejected the new configuration; the old one keeps serving" in refused.stderr
+    assert "invalid number of arguments" in refused.stderr
+    assert _header(server, source.app, "X-Custom-Template") == (200, "yes")
+    releases = server.paas("releases", source.app, check=True).stdout
+    assert "v2       failed" in releases and "v1       live" in releases
+    assert not list((server.root / "nginx").glob("staging-*"))
+    import subprocess
+
+    def release_containers(version):
+        return subprocess.run(["docker", "ps", "-aq", "--filter", f"label=paas.app={source.app}",
+                               "--filter", f"label=paas.release={version}"],
+                              capture_output=True, text=True, check=True).stdout.split()
+
+    assert release_containers(2) == []
+    assert len(release_containers(1)) == 1
