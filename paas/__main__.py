@@ -17,9 +17,9 @@ def main(argv: list[str] | None = None) -> None:
     target = remote.target_for(args)
     if target is not None:
         sys.exit(remote.run(target, args))
-    from paas.cli import app
+    from paas.cli.introspect import group_for
 
-    app(args=args, prog_name="paas")
+    group_for(args[0] if args else "")(args=args, prog_name="paas")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,15 @@ def running(pid: int | None) -> bool:
     return bool(fields) and fields[0] not in ("Z", "X")
 
 
+def parent_and_start(pid: int) -> tuple[int, int] | None:
+    """(parent pid, start time in clock ticks) of a live process: with both, a pid reused by
+    a new process is not mistaken for the one seen before."""
+    fields = _stat_fields(pid)
+    if not fields or fields[0] in ("Z", "X"):
+        return None
+    return int(fields[1]), int(fields[19])
+
+
 def command_line(pid: int) -> bytes:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes()

@@ -10,6 +10,7 @@ workers are waited for by the background retire before it stops their containers
 
 from __future__ import annotations
 
+import functools
 import os
 import pwd
 import shutil
@@ -49,6 +50,7 @@ def listen_address() -> str:
     return f"{bind}:{http_port()}" if bind else str(http_port())
 
 
+@functools.lru_cache(maxsize=1)  # compiled templates are kept: a switch renders nginx.conf twice
 def _jinja():
     import jinja2
 
@@ -301,11 +303,13 @@ def reload(drain: bool = True, drain_timeout: float = 30.0) -> None:
     if pid is None:
         start()
         return
-    old_workers = procs.children(pid)
+    # Listed once: each later look reads only these workers' /proc entries, not every
+    # process on the host (hundreds with 50 apps, and this loop looks every 5 ms).
+    old_workers = {worker: procs.parent_and_start(worker) for worker in procs.children(pid)}
     os.kill(pid, signal.SIGHUP)
     deadline = time.monotonic() + drain_timeout
     while time.monotonic() < deadline:
-        alive = old_workers & procs.children(pid)
+        alive = [w for w, seen in old_workers.items() if seen and procs.parent_and_start(w) == seen]
         if not alive or (not drain and all(_shutting_down(w) for w in alive)):
             return
         time.sleep(0.005)

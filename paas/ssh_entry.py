@@ -160,7 +160,7 @@ def git_command(key: str, original: str, words: list[str]) -> int:
 
 def paas_command(key: str, original: str, words: list[str]) -> int:
     from paas import access, events, identity
-    from paas.cli.introspect import command as find_command, group, requires_app, takes_app
+    from paas.cli.introspect import command as find_command, group_for, requires_app, takes_app
     from paas.errors import PaasError
 
     name = words[0]
@@ -178,7 +178,7 @@ def paas_command(key: str, original: str, words: list[str]) -> int:
         _stop_with_client()
     code = 0
     try:
-        result = group().main(args=words, prog_name="paas", standalone_mode=False)
+        result = group_for(name).main(args=words, prog_name="paas", standalone_mode=False)
         code = result if isinstance(result, int) else 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)

@@ -116,13 +116,18 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-app = typer.Typer(
-    cls=PaasGroup,
-    add_completion=False,
-    no_args_is_help=True,
-    context_settings={"help_option_names": ["--help", "-h"]},
-    pretty_exceptions_enable=False,
-)
+def make_app() -> typer.Typer:
+    """The root typer app's settings (introspect.group_for makes one-command copies)."""
+    return typer.Typer(
+        cls=PaasGroup,
+        add_completion=False,
+        no_args_is_help=True,
+        context_settings={"help_option_names": ["--help", "-h"]},
+        pretty_exceptions_enable=False,
+    )
+
+
+app = make_app()
 
 
 @app.callback()
