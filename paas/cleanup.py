@@ -79,8 +79,9 @@ def prune_all() -> dict:
             # Made again meanwhile: prune_app takes care of its old tags, as of any tag no
             # release of it names.
             gone = _remove_release_images(row["app"]) if apps.find(row["app"]) is None else []
-            with store.transaction() as db:
-                db.execute("DELETE FROM images_left WHERE app = ?", (row["app"],))
+            if apps.find(row["app"]) is not None or not docker_api.app_images(row["app"]):
+                with store.transaction() as db:  # kept while an image is still in use: next time
+                    db.execute("DELETE FROM images_left WHERE app = ?", (row["app"],))
         if gone:
             removed[row["app"]] = gone
     dangling = docker_api.prune_dangling()

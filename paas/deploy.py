@@ -527,12 +527,13 @@ def rename_running(old: str, new: str) -> None:
             scheduler.stop_all(stopped, timeout)
             _rename_records(old, new)
             renamed = True
-            for release in releases.list_for(new):
-                if release.image and docker_api.image_exists(release.image):
-                    tag = names.image_tag(new, release.version)
-                    docker_api.tag(release.image, tag)
-                    retagged.append((release.version, release.image))
-                    releases.update(new, release.version, image=tag)
+            with locks.image_store(removing=False):  # no prune may decide on half-moved tags
+                for release in releases.list_for(new):
+                    if release.image and docker_api.image_exists(release.image):
+                        tag = names.image_tag(new, release.version)
+                        docker_api.tag(release.image, tag)
+                        retagged.append((release.version, release.image))
+                        releases.update(new, release.version, image=tag)
             # Same release, same migrations: nothing of its release phase runs again.
             activate(new, releases.current(new), release_phase=False)
         except BaseException:

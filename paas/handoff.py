@@ -46,16 +46,19 @@ def _warm_up() -> None:
 def run_receive_pack(argv: list[str], run_hook: Callable[[], int] | None = None) -> int:
     """Run git-receive-pack (argv) and serve its pre-receive hook's hand-over; its exit code."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    try:
-        process = subprocess.Popen(argv, pass_fds=(theirs.fileno(),),
-                                   env={**os.environ, ENV: str(theirs.fileno())})
-    finally:
-        theirs.close()  # receive-pack holds its own copy
     with ours:
-        _warm_up()
-        if _wait_for_request(ours, process):
-            _serve(ours, run_hook or _pre_receive)
-    return process.wait()
+        try:
+            process = subprocess.Popen(argv, pass_fds=(theirs.fileno(),),
+                                       env={**os.environ, ENV: str(theirs.fileno())})
+        finally:
+            theirs.close()  # receive-pack holds its own copy
+        try:
+            _warm_up()
+            if _wait_for_request(ours, process):
+                _serve(ours, run_hook or _pre_receive)
+        finally:  # whatever happened here, receive-pack finishes under the push lock
+            code = process.wait()
+    return code
 
 
 def _pre_receive() -> int:
@@ -96,6 +99,9 @@ def _serve(sock: socket.socket, run_hook: Callable[[], int]) -> None:
     try:
         request = json.loads(message)
         code = _run_on(fds, request["cwd"], request["env"], run_hook)
+    except Exception as exc:  # a request we cannot act on (its repo gone, say): the push fails
+        with contextlib.suppress(OSError):
+            os.write(fds[2], f" !     paas could not run the deploy: {exc}\n".encode())
     finally:
         for fd in fds:
             os.close(fd)
@@ -149,7 +155,7 @@ def hand_over() -> int | None:
         with contextlib.suppress(OSError):
             answer = sock.recv(16)
     if not answer.strip().lstrip(b"-").isdigit():
-        print(" !     the deploy stopped before it finished; the previous release keeps serving",
+        print(" !     the deploy stopped before it said how it ended; see: paas releases APP",
               file=sys.stderr)
         return 1
     return int(answer)

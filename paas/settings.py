@@ -87,10 +87,10 @@ class Property:
 
 
 PROPERTIES: list[Property] = [
-    # Counted from the container's start, so a web container's HTTP check runs inside it. Short
-    # like Kubernetes' minReadySeconds (0) rather than dokku's 10 s: it catches a process that
-    # dies right after starting (a worker's bad import, a typo in its command); slower crashes
-    # need a longer `checks:set APP wait S`.
+    # Counted from when the container has started, so a web container's HTTP check runs inside
+    # it. Short like Kubernetes' minReadySeconds (0) rather than dokku's 10 s: it catches a
+    # process that dies right after starting (a typo in its command, a fast import error); a
+    # worker whose imports take longer before it crashes needs `checks:set APP wait S`.
     Property("checks", "wait", "0.2", _seconds(600), "seconds every new container must stay up"),
     Property("checks", "wait-to-retire", "2", _seconds(3600), "seconds old containers drain before SIGTERM"),
     Property("checks", "attempts", "300", _int_range(1, 3000), "health probe attempts, about 0.1 s apart"),

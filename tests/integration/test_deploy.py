@@ -175,7 +175,7 @@ def test_a_destroy_during_another_apps_build_leaves_its_images_to_the_next_clean
     assert image_tags() == []
 
 
-def test_an_app_named_stack_never_counts_the_stack_image_as_its_own():
+def test_an_app_named_stack_never_counts_the_stack_image_as_its_own(server):  # server: the stack exists
     from paas import names
     from paas.runtime import docker_api
 

@@ -5,6 +5,7 @@ with its stdin, stdout and stderr on files; the work it hands over runs in this 
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -98,4 +99,26 @@ def test_a_hook_whose_taker_dies_without_answering_fails(tmp_path):
             os.close(fd)
     _, err = hook.communicate(timeout=30)
     assert hook.returncode == 1
-    assert "the deploy stopped before it finished" in err
+    assert "the deploy stopped before it said how it ended" in err
+
+
+def test_a_request_that_cannot_be_acted_on_is_answered_with_a_failure_and_a_reason(tmp_path):
+    # Its repo (the hook's cwd) went away meanwhile, say: the hook gets 1 and the reason on its
+    # stderr, and the SSH entry goes on to wait for receive-pack.
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    stdin_r, stdin_w = os.pipe()
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    ran = []
+    with ours, theirs:
+        request = json.dumps({"cwd": str(tmp_path / "gone"), "env": {}}).encode()
+        socket.send_fds(theirs, [request], [stdin_r, out_w, err_w])
+        for fd in (stdin_r, out_w, err_w):
+            os.close(fd)
+        handoff._serve(ours, lambda: ran.append(1) or 0)
+        assert theirs.recv(16) == b"1"
+    for fd in (stdin_w, out_r):
+        os.close(fd)
+    with os.fdopen(err_r) as err:
+        assert "paas could not run the deploy" in err.read()
+    assert ran == []
