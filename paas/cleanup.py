@@ -78,8 +78,9 @@ def prune_all() -> dict:
         with locks.image_store(removing=True):
             # Made again meanwhile: prune_app takes care of its old tags, as of any tag no
             # release of it names.
-            gone = _remove_release_images(row["app"]) if apps.find(row["app"]) is None else []
-            if apps.find(row["app"]) is not None or not docker_api.app_images(row["app"]):
+            made_again = apps.find(row["app"]) is not None
+            gone = [] if made_again else _remove_release_images(row["app"])
+            if made_again or not docker_api.app_images(row["app"]):
                 with store.transaction() as db:  # kept while an image is still in use: next time
                     db.execute("DELETE FROM images_left WHERE app = ?", (row["app"],))
         if gone:

@@ -119,7 +119,7 @@ def image_tag(app: str, version: int) -> str:
     return f"{image_repo(app)}:v{version}"
 
 
-_RELEASE_TAG_RE = re.compile(r"paas/([a-z](?:[a-z0-9-]{0,61}[a-z0-9])?):v[1-9][0-9]*")
+_RELEASE_TAG_RE = re.compile(rf"{re.escape(image_repo(''))}({_APP_RE.pattern}):v[1-9][0-9]*")
 
 
 def release_tag_app(tag: str) -> str | None:

@@ -20,8 +20,7 @@ def _stat_fields(pid: int) -> list[str] | None:
 
 def running(pid: int | None) -> bool:
     """Alive and not a zombie."""
-    fields = _stat_fields(pid) if pid else None
-    return bool(fields) and fields[0] not in ("Z", "X")
+    return bool(pid) and parent_and_start(pid) is not None
 
 
 def parent_and_start(pid: int) -> tuple[int, int] | None:
