@@ -176,7 +176,9 @@ def _docker_build(source: Path, dockerfile_name: str, tag: str, app: str, versio
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-VANISHED_LAYER = ("unknown parent image ID", "failed to get digest")  # dockerd's words for it
+# dockerd's words for it. "No such image: sha256:…": the cached layer a RUN step starts from
+# is gone (seen when another paas on this dockerd, such as a parallel test server, pruned).
+VANISHED_LAYER = ("unknown parent image ID", "failed to get digest", "No such image: sha256:")
 _LAYER_ID = re.compile(r"[0-9a-f]{12}")
 
 

@@ -34,6 +34,19 @@ def test_a_vanished_cache_layer_is_built_again_once(monkeypatch, tmp_path, capsy
     assert "building again" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("words", ["failed to get digest sha256:ab", "No such image: sha256:106a9dc515ad"])
+def test_every_way_dockerd_says_a_layer_vanished_builds_again(monkeypatch, tmp_path, words):
+    calls = fake_builds(monkeypatch, [f"the build failed: {words}"])
+    assert run(tmp_path) == "sha256:built" and len(calls) == 2
+
+
+def test_a_missing_base_image_is_not_built_again(monkeypatch, tmp_path):
+    calls = fake_builds(monkeypatch, ["the build failed: No such image: paas/stack:bookworm"])
+    with pytest.raises(BuildFailed, match="No such image"):
+        run(tmp_path)
+    assert len(calls) == 1
+
+
 def test_other_failures_and_a_second_vanishing_are_reported(monkeypatch, tmp_path):
     calls = fake_builds(monkeypatch, ["the build failed: exit code 1"])
     with pytest.raises(BuildFailed, match="exit code 1"):
