@@ -6,7 +6,6 @@ user can act on.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import os
 import sys
@@ -181,13 +180,10 @@ def prune_dangling() -> int:
 # Network and containers ---------------------------------------------------------
 
 
-def _address(attrs: dict, configured: bool = False) -> str | None:
-    """The container's address on the app network; `configured`: the one it was created with
-    (a created container has no IPAddress until it starts)."""
+def _address(attrs: dict) -> str | None:
     networks = (attrs.get("NetworkSettings") or {}).get("Networks") or {}
     for name in (names.NETWORK, names.LEGACY_NETWORK):
-        endpoint = networks.get(name) or {}
-        address = (endpoint.get("IPAMConfig") or {}).get("IPv4Address") if configured else endpoint.get("IPAddress")
+        address = (networks.get(name) or {}).get("IPAddress")
         if address:
             return address
     return None
@@ -246,14 +242,8 @@ def run_container(
         name, image, command=command, entrypoint=entrypoint, environment=env, labels=labels, init=True,
         restart_policy=policy, log_config=LOG_CONFIG, **kwargs,
     )
-    # dockerd finishes a start's bookkeeping for ~70 ms after answering, and an inspect waits
-    # for it. The address is the one paas chose, so the deploy need not wait: the container
-    # as created, now running. Only a network without fixed addresses needs the inspect.
-    address = _address(container.attrs, configured=True)
-    if address is None:
-        container.reload()
-        return _to_running(container)
-    return dataclasses.replace(_to_running(container), state="running", address=address)
+    container.reload()
+    return _to_running(container)
 
 
 def create_and_start(name: str, image: str, **create_kwargs):
@@ -293,13 +283,6 @@ def container_state(container_id: str) -> dict:
         return client().containers.get(container_id).attrs.get("State") or {}
     except _errors().NotFound:
         return {}
-
-
-def listed_state(container_id: str) -> str:
-    """running | restarting | exited | created | ... or "" when gone. Read from the container
-    list, which never waits for a container's lock as an inspect does (see run_container)."""
-    found = api().containers(all=True, filters={"id": container_id})
-    return (found[0].get("State") or "") if found else ""
 
 
 def stop_and_remove(container_id: str, timeout: int) -> None:

@@ -80,8 +80,8 @@ def checks_for(app: str, process: str, manifest: appjson.AppJson) -> list[Health
 
 
 def _still_running(container_id: str) -> bool:
-    # From the container list: an inspect would wait out dockerd's post-start bookkeeping.
-    return docker_api.listed_state(container_id) == "running"
+    state = docker_api.container_state(container_id)
+    return bool(state.get("Running")) and not state.get("Restarting")
 
 
 def check_one(app: str, container: RunningContainer, port: int | None, manifest, settle: float) -> health.Outcome:
@@ -94,19 +94,17 @@ def check_one(app: str, container: RunningContainer, port: int | None, manifest,
         outcome = health.wait_http(container, port or 5000, check, lambda: _still_running(container.id))
         if not outcome.ok:
             return outcome
-    # Every container must stay up for the settle time, counted from its start. The list
-    # shows a crash at once; at the end an inspect also sees one the restart policy hid.
-    deadline = started + settle
-    running = _still_running(container.id)
-    while running and time.monotonic() < deadline:
+    # Every container must stay up for the settle time, counted from its start.
+    remaining = settle - (time.monotonic() - started)
+    deadline = time.monotonic() + max(0.0, remaining)
+    while True:
+        state = docker_api.container_state(container.id)
+        if not state.get("Running") or state.get("Restarting") or docker_api.restart_count(container.id):
+            code = state.get("ExitCode")
+            return health.Outcome(False, f"the container stopped (exit code {code}) during the {settle:g}s settle time")
+        if time.monotonic() >= deadline:
+            return health.Outcome(True, "up")
         time.sleep(min(0.1, max(0.01, deadline - time.monotonic())))
-        running = _still_running(container.id)
-    if running and settle > 0:
-        running = docker_api.restart_count(container.id) == 0
-    if not running:
-        code = docker_api.container_state(container.id).get("ExitCode")
-        return health.Outcome(False, f"the container stopped (exit code {code}) during the {settle:g}s settle time")
-    return health.Outcome(True, "up")
 
 
 def health_now(app: str, container: RunningContainer, port: int | None, manifest) -> health.Outcome:
