@@ -27,22 +27,17 @@ from __future__ import annotations
 import getpass
 import pwd
 import re
-import shutil
 import statistics
-import tempfile
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from bench import pipeline
 from bench.common import (
-    EXAMPLES, Row, Source, change, edit_marker, log, new_marker, private_server, render, run, start_to_200,
-    wait_quiet,
+    EXAMPLES, Row, Source, change, log, private_server, render, start_to_200, wait_quiet,
 )
 from bench.installed import installed_server
-from bench.ssh import plain_sshd
 
 GROUP = "deploy"
 RAW = "raw steps: SDK build cached + start to 200 + nginx -t/reload to its end"
@@ -126,30 +121,6 @@ def _scale(srv, reps: int) -> list[Row]:
     ]
 
 
-def _plain_pushes(srv, n: int) -> list[float]:
-    """git push of a one-line change to a bare repo without hooks, over a plain sshd with the
-    server's sshd_config (the transport floor of any push-to-deploy)."""
-    workdir = Path(tempfile.mkdtemp(prefix="paas-bench-plainpush-"))
-    times: list[float] = []
-    try:
-        with plain_sshd(srv, workdir) as (port, known):
-            bare = workdir / "plain.git"
-            run(["git", "init", "-q", "--bare", str(bare)], check=True)
-            source = Source.create(srv, EXAMPLES / "python", "plain", workdir)
-            env = {**source.git_env, "GIT_SSH_COMMAND": " ".join(srv.ssh_argv(known_hosts=known, port=port)[:-3])}
-            source.git("remote", "set-url", "paas", f"ssh://{srv.user}@127.0.0.1:{port}{bare}")
-            run(["git", "push", "-q", "paas", "main"], cwd=source.path, env=env, check=True, timeout=120)
-            for _ in range(n):
-                edit_marker(source.path, new_marker())
-                source.commit("change")
-                started = time.monotonic()
-                run(["git", "push", "-q", "paas", "main"], cwd=source.path, env=env, check=True, timeout=120)
-                times.append(time.monotonic() - started)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return times
-
-
 def _no_settle(srv, reps: int):
     """Warm redeploys with `checks:set APP wait 0`: what the default settle time costs."""
     source = Source.create(srv, EXAMPLES / "python", f"nosettle-{uuid.uuid4().hex[:4]}", srv.workdir)
@@ -222,7 +193,7 @@ def measure(quick: bool) -> list[Row]:
         rows.append(_error_row("redeploy on a server:install host", exc))
     with private_server("deploy-extras") as srv:
         try:
-            plain = _plain_pushes(srv, max(1, len(m.raw_sums)))
+            plain = pipeline.plain_pushes(srv, "python", max(1, len(m.raw_sums)))
             rows.append(Row(GROUP, "  raw: git push of such a change, plain sshd, no hook", plain, "s"))
             rows.append(Row(GROUP, "python: warm redeploy vs raw steps + plain git push", [p.to_serving for p in pushes],
                             "s", baseline="raw steps + git push over plain ssh",

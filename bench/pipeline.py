@@ -19,14 +19,16 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.common import (
     EXAMPLES, STACK, Push, Source, change, edit_marker, export_tree, log, new_marker, nginx_test_reload, nonce_stack_scope,
-    private_server, remove_image, render, sdk_build, start_to_200, wait_quiet,
+    private_server, remove_image, render, run, sdk_build, start_to_200, wait_quiet,
 )
+from bench.ssh import plain_sshd
 
 ORDER = ["python", "node", "go", "static", "dockerfile"]
 
@@ -53,6 +55,7 @@ class Measured:
     start: list[float] = field(default_factory=list)
     nginx: list[float] = field(default_factory=list)
     nginx_signal: list[float] = field(default_factory=list)
+    plain_push: list[float] = field(default_factory=list)  # warm only: the transport floor
     error: str = ""
 
     @property
@@ -152,6 +155,7 @@ def warm(example: str, reps: int) -> Measured:
                 _raw_steps(measured, source, STACK, nocache=False, workdir=workdir)
                 log(f"warm {example} {i + 1}/{reps}: push→serving {push.to_serving:.2f}s, "
                     f"raw sum {measured.raw_sums[-1]:.2f}s")
+            measured.plain_push = plain_pushes(srv, example, reps)
     except Exception as exc:
         measured.error = f"{exc.__class__.__name__}: {str(exc)[-500:]}"
         log(f"warm {example}: {measured.error}")
@@ -159,3 +163,27 @@ def warm(example: str, reps: int) -> Measured:
         shutil.rmtree(workdir, ignore_errors=True)
     _warm[key] = measured
     return measured
+
+
+def plain_pushes(srv, example: str, n: int) -> list[float]:
+    """git push of a one-line change of the example to a bare repo without hooks, over a plain
+    sshd with the server's sshd_config (the transport floor of any push-to-deploy)."""
+    workdir = Path(tempfile.mkdtemp(prefix="paas-bench-plainpush-"))
+    times: list[float] = []
+    try:
+        with plain_sshd(srv, workdir) as (port, known):
+            bare = workdir / "plain.git"
+            run(["git", "init", "-q", "--bare", str(bare)], check=True)
+            source = Source.create(srv, EXAMPLES / example, "plain", workdir)
+            env = {**source.git_env, "GIT_SSH_COMMAND": " ".join(srv.ssh_argv(known_hosts=known, port=port)[:-3])}
+            source.git("remote", "set-url", "paas", f"ssh://{srv.user}@127.0.0.1:{port}{bare}")
+            run(["git", "push", "-q", "paas", "main"], cwd=source.path, env=env, check=True, timeout=120)
+            for _ in range(n):
+                edit_marker(source.path, new_marker())
+                source.commit("change")
+                started = time.monotonic()
+                run(["git", "push", "-q", "paas", "main"], cwd=source.path, env=env, check=True, timeout=120)
+                times.append(time.monotonic() - started)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return times

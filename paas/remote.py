@@ -10,11 +10,10 @@ import os
 import re
 import shlex
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from paas.errors import InvalidInput, PaasError, ServiceUnavailable
+from paas.errors import InvalidInput, PaasError
 
 LOCAL_ONLY = {"server", "help"}
 DEFAULT_REMOTE = "paas"

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Annotated, Optional
 
 import typer
 
-from paas import apps, console, releases
+from paas import apps, releases
 from paas.cli.base import AppArg, app
 from paas.errors import InvalidInput, NotFound
 

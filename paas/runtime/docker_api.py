@@ -11,7 +11,7 @@ import os
 import sys
 from collections import deque
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterator
 
 from paas import locks, names
 from paas.errors import BuildFailed, NotFound, PaasError, ServiceUnavailable

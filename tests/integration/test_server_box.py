@@ -24,7 +24,7 @@ def test_server_up_twice_then_down(tmp_path):
     first = paas("server:up", "--root", str(root), "--ssh-port", str(ssh_port), "--http-port", str(http_port))
     assert first.returncode == 0, first.stderr
     assert "started a private sshd" in first.stdout and "started nginx" in first.stdout
-    assert f"git remote:  ssh://" in first.stdout and f"127.0.0.1:{ssh_port}/APP" in first.stdout
+    assert "git remote:  ssh://" in first.stdout and f"127.0.0.1:{ssh_port}/APP" in first.stdout
     env["PAAS_ROOT"] = str(root)
     second = paas("server:up", "--ssh-port", str(ssh_port), "--http-port", str(http_port))
     assert second.returncode == 0, second.stderr
