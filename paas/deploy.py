@@ -178,7 +178,7 @@ def activate(app: str, release: Release, release_phase: bool = True, only: set[s
     kept = [c for c in old if only is not None and c.process not in only]
     if only is not None:
         specs = [s for s in specs if s.process in only]
-    stop_first = {s.process for s in specs if settings.get("ps", app, "strategy", s.process) == "stop-first"}
+    stop_first = _stop_first_types(app, specs)
     stopped = [c for c in old if c.process in stop_first]
     # A killed restart or scale leaves no half-done release for the lock to find, so its new
     # containers may still run: of a stop-first type, none may run beside the next ones.
@@ -240,6 +240,11 @@ def activate(app: str, release: Release, release_phase: bool = True, only: set[s
             _one_off(app, release, manifest.postdeploy, "postdeploy", fail_deploy=False)
     except Exception as exc:
         console.warn(f"{release.tag} is live, but what follows failed: {exc} (ps:retire finishes the clean-up)")
+
+
+def _stop_first_types(app: str, specs) -> set[str]:
+    """The process types among `specs` that must never run twice (ps:set APP TYPE.strategy)."""
+    return {s.process for s in specs if settings.get("ps", app, "strategy", s.process) == "stop-first"}
 
 
 def serves_web(release: Release, wanted: dict[str, int]) -> bool:
@@ -472,9 +477,56 @@ def recover(app: str) -> None:
     """After a command died mid-way (app lock held): route to what serves, then stop what it
     left. In that order: a deploy killed after its switch left nginx routing to containers
     that are stale now, and stopping them first would fail every request meanwhile."""
+    from paas.runtime import docker_api
+
+    if apps.find(app) is None:
+        return
+    # A release phase (a migration, say) killed with its deploy must not run on beside the next.
+    scheduler.stop_all(docker_api.list_containers(app, role="release"), 0)
     serving.add_remove(app, set(), {c.id for c in _stale(app)})
+    serving.add_remove(app, set(), {c.id for c in _superseded(app)})
+    _start_missing(app)
     route_serving(app)
     reap(app)
+
+
+def _superseded(app: str) -> list[RunningContainer]:
+    """Serving containers another one of the same process and index replaced (a restart killed
+    before it let the old ones go): the newest of each stays."""
+    newest: dict[tuple[str, int], RunningContainer] = {}
+    older = []
+    for c in sorted(serving_containers(app), key=lambda c: (c.created_key, c.name)):
+        slot = (c.process, c.index)
+        if slot in newest:
+            older.append(newest[slot])
+        newest[slot] = c
+    return older
+
+
+def _start_missing(app: str) -> None:
+    """A command that died after removing serving containers (a stop-first type's, before its
+    new ones were up) left their slots empty: start the live release's containers for them."""
+    gone = serving.ids(app) - {c.id for c in containers(app)}
+    live = releases.current(app)
+    if not gone or live is None:
+        return
+    serving.add_remove(app, set(), gone)
+    present = {(c.process, c.index) for c in serving_containers(app)}
+    port = port_of(live)
+    specs = [s for s in plan.specs_for(app, live, formation.get(app), port, limits_of(app, live.processes))
+             if (s.process, s.index) not in present]
+    if not specs:
+        return
+    console.step(f"Starting {len(specs)} container(s) of {live.tag} that a command killed mid-way removed")
+    # Of a stop-first type, the dead command's own new containers must stop first.
+    stop_first = _stop_first_types(app, specs)
+    scheduler.stop_all([c for c in _stale(app) if c.process in stop_first], int(settings.get("ps", app, "stop-timeout")))
+    try:
+        back = _start_and_check(app, live, specs, port, manifest_of(live))
+    except Exception as exc:  # the command that found this goes on; ps:restore tries again
+        console.error(f"could not start them: {getattr(exc, 'message', exc)}", getattr(exc, "hint", None))
+        return
+    serving.add_remove(app, {c.id for c in back}, set())
 
 
 def schedule_retire(app: str) -> None:
@@ -493,6 +545,25 @@ def retire(app: str) -> list[RunningContainer]:
         stale = _stale(app)  # decided under the lock, stopped outside it (SIGTERM takes time)
     _stop_after_drain(app, stale)
     return stale
+
+
+def retire_orphans() -> list[str]:
+    """The route, containers and images of an old name that a rename killed mid-way left: no
+    command of that name can come to clean up. Found by their vhost, which only this paas
+    writes (containers alone could be another paas's on the same dockerd). The names."""
+    from paas.runtime import docker_api
+
+    existing = {a.name for a in apps.list_all()}
+    gone = []
+    for name in sorted({path.stem for path in router.apps_dir().glob("*.conf")} - existing):
+        with locks.app_lock(name):  # a rename in progress finishes first
+            if apps.find(name) is not None or not router.app_config_path(name).exists():
+                continue
+            router.apply({name: None})
+            scheduler.stop_all(docker_api.list_containers(name), 5)
+            _remove_images_of_gone_app(name)
+            gone.append(name)
+    return gone
 
 
 def teardown(app: str) -> None:

@@ -22,10 +22,13 @@ _held: set[str] = set()  # locks this process holds: taking one again is a no-op
 
 
 @contextlib.contextmanager
-def hold(name: str, what: str, wait: float | None = None, shared: bool = False) -> Iterator[None]:
-    """Hold lock `name`; `shared` holders (readers) may hold it together, never with another."""
+def hold(name: str, what: str, wait: float | None = None, shared: bool = False) -> Iterator[bool]:
+    """Hold lock `name`; `shared` holders (readers) may hold it together, never with another.
+
+    Yields whether the last exclusive holder died holding it (killed mid-way: its note is still
+    there, as every holder that lets go clears it), so the caller can clean up after it."""
     if name in _held:  # e.g. config:set holds the app's lock around the release it makes
-        yield
+        yield False
         return
     wait = DEFAULT_WAIT if wait is None else wait
     path = paths.locks() / f"{name}.lock"
@@ -44,12 +47,14 @@ def hold(name: str, what: str, wait: float | None = None, shared: bool = False) 
                         hint="wait for it to finish, then try again",
                     ) from None
                 time.sleep(0.1)
+        died_holding = False
         if not shared:  # shared holders would overwrite each other's note
+            died_holding = bool(os.pread(fd, 200, 0).strip())
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"pid {os.getpid()}".encode(), 0)
         _held.add(name)
         try:
-            yield
+            yield died_holding
         finally:
             _held.discard(name)
             if not shared:  # a waiter must not name us once we are gone (shared holders write no note)
@@ -72,15 +77,16 @@ def _holder(fd: int) -> str:
 
 @contextlib.contextmanager
 def app_lock(app: str, wait: float | None = None) -> Iterator[None]:
-    """The app's lock. On entry, if a dead holder left a release half-done, that release is
-    marked failed, its containers are stopped and the route is redrawn from what serves."""
+    """The app's lock. On entry, if its last holder died holding it (a command killed mid-way),
+    what it left is put right first (deploy.recover): a half-done release is marked failed,
+    its containers stop, and the route is redrawn from what serves."""
     if f"app-{app}" in _held:
         yield
         return
-    with hold(f"app-{app}", f"app {app}", wait):
+    with hold(f"app-{app}", f"app {app}", wait) as died_holding:
         from paas import releases
 
-        if releases.fail_abandoned(app):
+        if releases.fail_abandoned(app) or died_holding:
             from paas import deploy
 
             deploy.recover(app)

@@ -70,6 +70,13 @@ class RunningContainer:
     address: str | None = None
     port: int | None = None
     started_at: str | None = None
+    created: str | None = None  # Docker's creation time, RFC 3339 in UTC
+
+    @property
+    def created_key(self) -> str:
+        """`created` as text that sorts in time order: Docker trims the fraction's trailing zeros."""
+        whole, _, fraction = (self.created or "").removesuffix("Z").partition(".")
+        return f"{whole}.{fraction.ljust(9, '0')}"
 
 
 @dataclass(frozen=True)

@@ -212,18 +212,32 @@ def switch(staged: Staged, drain: bool = True, force: bool = False) -> None:
             if _app_configs() != staged.seen:
                 discard(staged)
                 staged = stage(staged.changes)
-            for app, text in staged.changes.items():
-                final = apps_dir() / f"{app}.conf"
-                if text is None:
-                    final.unlink(missing_ok=True)
-                else:
-                    tmp = final.with_suffix(".tmp")
-                    tmp.write_text(text)
-                    os.replace(tmp, final)
-            write_main()
-            reload(drain)
+            current = _app_configs()
+            previous = {app: current.get(app) for app in staged.changes}
+            _write_app_configs(staged.changes)
+            try:
+                write_main()
+                reload(drain)
+            except BaseException:
+                # nginx did not take it (down, and it would not start): the files go back to
+                # what served before, which is what a later start or reload must load.
+                _write_app_configs(previous)
+                write_main()
+                raise
     finally:
         discard(staged)
+
+
+def _write_app_configs(configs: dict[str, str | None]) -> None:
+    """Each app's vhost file replaced atomically (None: removed)."""
+    for app, text in configs.items():
+        final = apps_dir() / f"{app}.conf"
+        if text is None:
+            final.unlink(missing_ok=True)
+        else:
+            tmp = final.with_suffix(".tmp")
+            tmp.write_text(text)
+            os.replace(tmp, final)
 
 
 def discard(staged: Staged) -> None:

@@ -35,7 +35,7 @@ NAMESPACES: dict[str, str] = {
     "acl": "Which keys reach which apps",
     "events": "Audit trail: who ran what, when, the outcome",
     "server": "A local server in a box, status and production install",
-    "cleanup": "Remove old images and stopped containers",
+    "cleanup": "Remove old images; with --retire, idle containers too",
     "help": "Show namespaces, or the commands of one namespace",
 }
 

@@ -45,7 +45,9 @@ def clear(app_name: AppArg) -> None:
 @app.command("cleanup")
 def cleanup(
     fmt: Format = "text",
-    retire: Annotated[bool, typer.Option("--retire", help="Also retire containers that no longer serve")] = False,
+    retire: Annotated[bool, typer.Option(
+        "--retire", help="Also retire containers that no longer serve, and what a killed rename left of the old name",
+    )] = False,
 ) -> None:
     """Remove images older than the last PAAS_KEEP_RELEASES (5) good releases, images a destroy had to leave, and dangling layers."""
     from paas import cleanup as pruning
@@ -56,6 +58,8 @@ def cleanup(
 
         for item in apps.list_all():
             deploy.retire(item.name)
+        for name in deploy.retire_orphans():
+            console.detail(f"Removed the route and containers of {name}, a name no app has any more")
     result = pruning.prune_all()
     if fmt == "json":
         console.emit_json(result)

@@ -206,6 +206,7 @@ def _to_running(container) -> RunningContainer:
         address=address,
         port=int(port) if port and port.isdigit() else None,
         started_at=(attrs.get("State") or {}).get("StartedAt"),
+        created=attrs.get("Created"),
     )
 
 

@@ -44,9 +44,9 @@ def test_kill_9_at_each_deploy_step_then_recover(server, make_app, step):
     assert wait_for(lambda: len(_containers(source.app)) == 1, timeout=40)
 
 
-def _kill_deploy_at(server, app, step, command="deploy"):
+def _kill_deploy_at(server, app, step, command="deploy", *more):
     env = {**server.env, "PAAS_FAILPOINTS": step}
-    process = subprocess.Popen([*PAAS, command, app], env=env, stdout=subprocess.PIPE,
+    process = subprocess.Popen([*PAAS, command, app, *more], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
     lines = []
     for line in process.stdout:
@@ -104,6 +104,89 @@ def test_a_killed_restart_never_leaves_a_stop_first_worker_running_twice(server,
 
     server.paas("ps:restart", source.app, check=True)
     assert running_workers() == 1  # checked before the background retire could tidy up
+
+
+def _no_retire_pending(app):
+    # A background retire would tidy up what the test checks by chance.
+    assert wait_for(lambda: not subprocess.run(["pgrep", "-f", f"paas.retire {app}"],
+                                               capture_output=True).stdout, timeout=30)
+
+
+def _docker_ps(app, *filters, all_states=False):
+    argv = ["docker", "ps", "-q", *(["-a"] if all_states else []), "--filter", f"label=paas.app={app}"]
+    for f in filters:
+        argv += ["--filter", f]
+    return subprocess.run(argv, capture_output=True, text=True).stdout.split()
+
+
+def test_a_restart_killed_before_it_let_the_old_containers_go_leaves_one_per_slot(server, make_app):
+    source = make_app("python")
+    source.push()
+    _no_retire_pending(source.app)
+    # Killed after the switch: the old and the new web.1 are both recorded as serving.
+    _kill_deploy_at(server, source.app, "switched", command="ps:restart")
+    assert len(_docker_ps(source.app)) == 2
+
+    server.paas("ps:retire", source.app, check=True)  # the next command on the app puts it right
+    assert [r["process"] for r in json.loads(server.paas("ps:report", source.app, "--format", "json").stdout)
+            if r["serving"]] == ["web.1"]
+    assert wait_for(lambda: len(_docker_ps(source.app)) == 1, timeout=40)
+    assert server.get(source.app)[0] == 200
+
+
+def test_a_deploy_killed_after_stopping_a_stop_first_worker_gets_it_back(server, make_app):
+    source = deploy_singleton_worker(server, make_app)
+    _no_retire_pending(source.app)
+    _kill_deploy_at(server, source.app, "health-check")  # the old worker was stopped and removed
+
+    server.paas("ps:retire", source.app, check=True)
+    workers = _docker_ps(source.app, "label=paas.process=worker")
+    assert len(workers) == 1  # one, never two
+    release = subprocess.run(["docker", "inspect", "-f", '{{index .Config.Labels "paas.release"}}', workers[0]],
+                             capture_output=True, text=True).stdout.strip()
+    live = [r["version"] for r in json.loads(server.paas("releases", source.app, "--format", "json").stdout)
+            if r["status"] == "live"]
+    assert [f"v{release}"] == live
+
+
+def test_a_release_phase_killed_with_its_deploy_is_stopped_by_the_next_command(server, make_app):
+    source = make_app("python")
+    source.push()
+    source.write("Procfile", "web: gunicorn --bind 0.0.0.0:$PORT app:app\nrelease: echo migrating; exec sleep 600\n")
+    source.commit("a long release phase")
+    source.git("push", "paas", "HEAD:refs/heads/slow")  # stored, not deployed
+    process = subprocess.Popen([*PAAS, "deploy", source.app, "slow"], env=server.env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    for line in process.stdout:
+        if "migrating" in line:
+            break
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert len(_docker_ps(source.app, "label=paas.role=release")) == 1  # the migration runs on
+
+    server.paas("ps:retire", source.app, check=True)
+    assert _docker_ps(source.app, "label=paas.role=release", all_states=True) == []
+
+
+def test_a_rename_killed_mid_way_serves_under_the_new_name_and_cleanup_retires_the_old(server, make_app):
+    source = make_app("python")
+    source.push()
+    new = f"{source.app}-renamed"
+    # Killed while its containers under the new name were being checked: the records have the
+    # new name, the old name's containers and route are left.
+    _kill_deploy_at(server, source.app, "health-check", "apps:rename", new)
+    try:
+        server.paas("ps:retire", new, check=True)  # the next command under the new name recovers
+        assert server.get(new)[1].startswith("Hello from paas! release=v1")
+        assert _docker_ps(source.app)  # nothing of the new name's can reach the old one's leftovers
+
+        cleaned = server.paas("cleanup", "--retire", check=True)
+        assert f"Removed the route and containers of {source.app}" in cleaned.stdout
+        assert server.get(source.app)[0] == 404
+        assert _docker_ps(source.app, all_states=True) == []
+        assert server.get(new)[0] == 200
+    finally:
+        server.paas("apps:destroy", new, "--force")
 
 
 def test_kill_9_of_the_background_retire_is_reaped_by_ps_retire(server, make_app):

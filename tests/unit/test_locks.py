@@ -129,3 +129,28 @@ def test_a_waiter_names_no_holder_that_has_let_go_or_died(paas_root):
     killed.wait()
     assert (paths.locks() / "images.lock").read_text().startswith("pid ")  # left behind by the kill
     assert _waiter_message_during_a_build(env) == "the image store is busy: another command has held it for over 0s"
+
+
+def test_the_next_holder_learns_that_the_last_one_died_holding_the_lock(paas_root):
+    """A command killed mid-way leaves its note; one that let go cleared it (app_lock then
+    runs deploy.recover)."""
+    with locks.hold("app-demo", "app demo") as died_holding:
+        assert died_holding is False  # never held before
+    with locks.hold("app-demo", "app demo") as died_holding:
+        assert died_holding is False  # its last holder let go
+    killed = subprocess.run(
+        [sys.executable, "-c", "import os, signal\nfrom paas import locks\n"
+         "with locks.hold('app-demo', 'app demo'):\n    os.kill(os.getpid(), signal.SIGKILL)\n"],
+        env={"PAAS_ROOT": str(paas_root), "PATH": "/usr/bin:/bin"}, timeout=30)
+    assert killed.returncode == -9
+    with locks.hold("app-demo", "app demo") as died_holding:
+        assert died_holding is True
+    with locks.hold("app-demo", "app demo") as died_holding:
+        assert died_holding is False  # told once
+
+
+def test_shared_holders_and_nested_holds_report_no_dead_holder(paas_root):
+    with locks.hold("images", "the image store", shared=True) as died_holding:
+        assert died_holding is False
+    with locks.hold("app-demo", "app demo"), locks.hold("app-demo", "app demo") as nested:
+        assert nested is False

@@ -12,7 +12,7 @@ import re
 import pytest
 
 from paas import apps, domains, paths, router, settings, store
-from paas.errors import DeployFailed, InvalidInput
+from paas.errors import DeployFailed, InvalidInput, ServiceUnavailable
 from paas.models import Route
 
 HTTP_PORT = 8088
@@ -345,6 +345,27 @@ def test_apply_refused_by_nginx_leaves_the_old_config_and_does_not_reload(server
     assert router.app_config_path("demo").read_text() == good
     assert not router.app_config_path("other").exists()
     assert reloads == [1]
+    assert not list(router.prefix().glob("staging-*"))
+
+
+def test_a_reload_that_fails_puts_the_files_back_as_they_were(server, monkeypatch):
+    """nginx was down and would not start (its port taken, say): the files on disk must still
+    say what served before, since the next start or reload loads them."""
+    good = render()
+    monkeypatch.setattr(router, "reload", lambda drain=True: None)
+    router.apply({"demo": good})
+    main_before = (router.prefix() / "nginx.conf").read_text()
+    apps.create("other")
+
+    def nginx_will_not_start(drain=True):
+        raise ServiceUnavailable("nginx did not start: bind() to 0.0.0.0:80 failed")
+
+    monkeypatch.setattr(router, "reload", nginx_will_not_start)
+    with pytest.raises(ServiceUnavailable):
+        router.apply({"demo": render(upstreams=["172.18.0.9:5000"]), "other": render(app="other")})
+    assert router.app_config_path("demo").read_text() == good
+    assert not router.app_config_path("other").exists()
+    assert (router.prefix() / "nginx.conf").read_text() == main_before
     assert not list(router.prefix().glob("staging-*"))
 
 
