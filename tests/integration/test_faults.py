@@ -157,12 +157,15 @@ def test_a_release_phase_killed_with_its_deploy_is_stopped_by_the_next_command(s
     source.git("push", "paas", "HEAD:refs/heads/slow")  # stored, not deployed
     process = subprocess.Popen([*PAAS, "deploy", source.app, "slow"], env=server.env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    lines = []
     for line in process.stdout:
-        if "migrating" in line:
+        lines.append(line)
+        if line.strip() == "migrating":  # the container said it, not the step line
             break
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    assert len(_docker_ps(source.app, "label=paas.role=release")) == 1  # the migration runs on
+    # The migration runs on.
+    assert len(_docker_ps(source.app, "label=paas.role=release")) == 1, "".join(lines)
 
     server.paas("ps:retire", source.app, check=True)
     assert _docker_ps(source.app, "label=paas.role=release", all_states=True) == []
