@@ -10,7 +10,8 @@ from paas.models import App
 
 
 def _row_to_app(row) -> App:
-    return App(id=row["id"], name=row["name"], owner=row["owner"], created_at=row["created_at"])
+    return App(id=row["id"], name=row["name"], owner=row["owner"], created_at=row["created_at"],
+               stopped=bool(row["stopped"]))
 
 
 def find(name: str) -> App | None:
@@ -37,6 +38,12 @@ def create(name: str, owner: str | None = None) -> App:
             (name, owner, time.time()),
         )
     return get(name)
+
+
+def set_stopped(name: str, stopped: bool) -> None:
+    """ps:stop marks an app stopped; whatever makes it serve again clears the mark."""
+    with store.transaction() as db:
+        db.execute("UPDATE apps SET stopped = ? WHERE name = ?", (int(stopped), name))
 
 
 def list_all() -> list[App]:

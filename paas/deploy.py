@@ -217,6 +217,7 @@ def activate(app: str, release: Release, release_phase: bool = True, only: set[s
         with store.transaction():  # the switch of record: one commit
             serving.replace(app, new_ids | {c.id for c in kept})
             releases.mark_live(app, release.version)
+            apps.set_stopped(app, False)
     except BaseException:
         # Before "live", nothing may change: drop the new containers, put the old route back.
         _mark_failed(app, release)
@@ -407,6 +408,8 @@ def _scale_locked(app: str, changes: dict[str, int]) -> None:
         scheduler.stop_all(new, 0)
         raise
     serving.add_remove(app, set(), {c.id for c in p.stop})
+    if new:
+        apps.set_stopped(app, False)
     if p.stop:  # retired like a deploy's old containers: drained first, in the background
         schedule_retire(app)
 
@@ -431,6 +434,7 @@ def restart(app: str, process: str | None = None) -> None:
 
 def stop(app: str) -> None:
     with locks.app_lock(app):
+        apps.set_stopped(app, True)  # first: a reboot meanwhile must not bring it back
         running = containers(app)
         live = releases.current(app)
         answers_503 = live is not None and serves_web(live, formation.get(app))

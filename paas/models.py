@@ -12,6 +12,7 @@ class App:
     name: str
     owner: str | None
     created_at: float
+    stopped: bool = False  # by ps:stop: ps:restore leaves it so
 
 
 @dataclass(frozen=True)

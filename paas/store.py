@@ -102,6 +102,11 @@ MIGRATIONS: list[str] = [
         at REAL NOT NULL
     );
     """,
+    # 3: an app stopped with ps:stop stays stopped through ps:restore (a reboot) until
+    # ps:start, a deploy or a scale brings it back.
+    """
+    ALTER TABLE apps ADD COLUMN stopped INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 _local = threading.local()

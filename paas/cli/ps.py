@@ -149,7 +149,7 @@ def restore(
     app_name: Annotated[Optional[str], typer.Argument(metavar="[APP]")] = None,
     all_apps: Annotated[bool, typer.Option("--all", help="Every app")] = False,
 ) -> None:
-    """Bring apps back after a Docker or host restart: containers and routes."""
+    """Bring apps back after a Docker or host restart: containers and routes (not apps stopped with ps:stop)."""
     from paas import deploy, router
 
     if bool(app_name) == all_apps:
@@ -161,6 +161,9 @@ def restore(
     failed = []
     for name in targets:
         if releases.current(name) is None:
+            continue
+        if apps.get(name).stopped:
+            console.detail(f"{name} was stopped with ps:stop and stays so (ps:start {name} starts it)")
             continue
         console.step(f"Restoring {name}")
         try:

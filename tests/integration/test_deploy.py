@@ -348,8 +348,14 @@ def test_workers_restart_enter_stop_start_and_a_failed_stop_first_deploy(server,
 
     server.paas("ps:stop", source.app, check=True)
     assert server.get(source.app)[0] == 503
+    # A stopped app stays stopped through ps:restore (what a reboot runs) until ps:start.
+    restored = server.paas("ps:restore", source.app, check=True)
+    assert "stopped with ps:stop and stays so" in restored.stdout
+    assert server.get(source.app)[0] == 503 and serving_by_process(server, source.app) == {}
     server.paas("ps:start", source.app, check=True)
     assert server.get(source.app)[0] == 200
+    server.paas("ps:restore", source.app, check=True)
+    assert sorted(serving_by_process(server, source.app)) == ["web.1", "worker.1"]
 
 
 def test_web_zero_has_no_vhost_until_scaled_back(server, make_app):

@@ -274,3 +274,12 @@ def test_destroy_tears_down_removes_repo_and_state(paas_root, deploy_calls):
     assert deploy_calls == [("teardown", "web")]
     assert not (paas_root / "repos" / "web.git").exists()
     assert apps.list_all() == [] and store.query("SELECT * FROM config") == []
+
+
+def test_an_app_is_running_until_marked_stopped():
+    apps.create("web")
+    assert apps.get("web").stopped is False
+    apps.set_stopped("web", True)
+    assert apps.get("web").stopped is True and [a.stopped for a in apps.list_all()] == [True]
+    apps.set_stopped("web", False)
+    assert apps.get("web").stopped is False
