@@ -512,7 +512,7 @@ def _start_missing(app: str) -> None:
     new ones were up) left their slots empty: start the live release's containers for them."""
     gone = serving.ids(app) - {c.id for c in containers(app)}
     live = releases.current(app)
-    if not gone or live is None:
+    if not gone or live is None or apps.get(app).stopped:
         return
     serving.add_remove(app, set(), gone)
     present = {(c.process, c.index) for c in serving_containers(app)}
