@@ -421,6 +421,16 @@ def _require_process_types(release: Release, types: list[str]) -> None:
                            f"it has {', '.join(sorted(release.processes))}")
 
 
+def restore(app: str) -> bool:
+    """ps:restore: restart the live release unless ps:stop stopped the app (read under the
+    lock, so a ps:stop that finishes meanwhile is not undone). Whether it restarted."""
+    with locks.app_lock(app):
+        if apps.get(app).stopped:
+            return False
+        restart(app)
+        return True
+
+
 def restart(app: str, process: str | None = None) -> None:
     """Replace the live release's containers (of one process type if given), zero downtime."""
     with locks.app_lock(app):
@@ -433,12 +443,16 @@ def restart(app: str, process: str | None = None) -> None:
 
 
 def stop(app: str) -> None:
-    with locks.app_lock(app):
+    with locks.app_lock(app, revive=False):
         apps.set_stopped(app, True)  # first: a reboot meanwhile must not bring it back
         running = containers(app)
         live = releases.current(app)
         answers_503 = live is not None and serves_web(live, formation.get(app))
-        router.apply({app: router.render_app(router.route_for(app, []))} if answers_503 else {app: None})
+        try:
+            router.apply({app: router.render_app(router.route_for(app, []))} if answers_503 else {app: None})
+        except BaseException:
+            apps.set_stopped(app, False)  # nothing stopped: it still runs, and must after a reboot
+            raise
         serving.replace(app, set())
         scheduler.stop_all(running, int(settings.get("ps", app, "stop-timeout")))
 
@@ -477,7 +491,7 @@ def route_serving(app: str) -> None:
         route(app, web, has_web=serves_web(live, formation.get(app)), release=live, force=True)
 
 
-def recover(app: str) -> None:
+def recover(app: str, revive: bool = True) -> None:
     """After a command died mid-way (app lock held): route to what serves, then stop what it
     left. In that order: a deploy killed after its switch left nginx routing to containers
     that are stale now, and stopping them first would fail every request meanwhile."""
@@ -489,7 +503,8 @@ def recover(app: str) -> None:
     scheduler.stop_all(docker_api.list_containers(app, role="release"), 0)
     serving.add_remove(app, set(), {c.id for c in _stale(app)})
     serving.add_remove(app, set(), {c.id for c in _superseded(app)})
-    _start_missing(app)
+    if revive:
+        _start_missing(app)
     route_serving(app)
     reap(app)
 
@@ -527,8 +542,9 @@ def _start_missing(app: str) -> None:
     scheduler.stop_all([c for c in _stale(app) if c.process in stop_first], int(settings.get("ps", app, "stop-timeout")))
     try:
         back = _start_and_check(app, live, specs, port, manifest_of(live))
-    except Exception as exc:  # the command that found this goes on; ps:restore tries again
-        console.error(f"could not start them: {getattr(exc, 'message', exc)}", getattr(exc, "hint", None))
+    except Exception as exc:  # the command that found this goes on, and says how to retry
+        console.error(f"could not start them: {getattr(exc, 'message', exc)}",
+                      f"ps:restart {app} starts every container of {live.tag} again")
         return
     serving.add_remove(app, {c.id for c in back}, set())
 
@@ -553,20 +569,28 @@ def retire(app: str) -> list[RunningContainer]:
 
 def retire_orphans() -> list[str]:
     """The route, containers and images of an old name that a rename killed mid-way left: no
-    command of that name can come to clean up. Found by their vhost, which only this paas
-    writes (containers alone could be another paas's on the same dockerd). The names."""
+    command of that name can come to clean up. Found by the rename's own note, or by a vhost
+    of no app (only this paas writes them; containers alone could be another paas's on the
+    same dockerd). The names."""
     from paas.runtime import docker_api
 
     existing = {a.name for a in apps.list_all()}
+    noted = {row["app"] for row in store.query("SELECT app FROM renamed_away")}
+    routed = {path.stem for path in router.apps_dir().glob("*.conf")}
     gone = []
-    for name in sorted({path.stem for path in router.apps_dir().glob("*.conf")} - existing):
+    for name in sorted((noted | routed) - existing):
         with locks.app_lock(name):  # a rename in progress finishes first
-            if apps.find(name) is not None or not router.app_config_path(name).exists():
-                continue
-            router.apply({name: None})
-            scheduler.stop_all(docker_api.list_containers(name), 5)
-            _remove_images_of_gone_app(name)
-            gone.append(name)
+            if apps.find(name) is None:
+                if router.app_config_path(name).exists():
+                    router.apply({name: None})
+                scheduler.stop_all(docker_api.list_containers(name), 5)
+                _remove_images_of_gone_app(name)
+                gone.append(name)
+            with store.transaction() as db:
+                db.execute("DELETE FROM renamed_away WHERE app = ?", (name,))
+    for name in noted & existing:  # the name was taken again: its containers are the new app's
+        with store.transaction() as db:
+            db.execute("DELETE FROM renamed_away WHERE app = ?", (name,))
     return gone
 
 
@@ -574,7 +598,7 @@ def teardown(app: str) -> None:
     """Remove every container, image and route of an app (apps:destroy)."""
     from paas.runtime import docker_api
 
-    with locks.app_lock(app):
+    with locks.app_lock(app, revive=False):
         if router.app_config_path(app).exists():
             router.apply({app: None})
         docker_api_containers = docker_api.list_containers(app)
@@ -630,6 +654,8 @@ def _retire_old_name(old: str, containers: list[RunningContainer], timeout: int)
     router.apply({old: None})
     scheduler.stop_all(containers, timeout)
     _remove_images_of_gone_app(old)
+    with store.transaction() as db:
+        db.execute("DELETE FROM renamed_away WHERE app = ?", (old,))
 
 
 def _remove_images_of_gone_app(app: str) -> None:
@@ -640,5 +666,9 @@ def _remove_images_of_gone_app(app: str) -> None:
 
 
 def _rename_records(old: str, new: str) -> None:
-    apps.rename(old, new)
+    with store.transaction() as db:
+        apps.rename(old, new)
+        # Until the old name's route and containers are gone (a kill may come first).
+        db.execute("INSERT OR REPLACE INTO renamed_away (app, at) VALUES (?, ?)", (old, time.time()))
+        db.execute("DELETE FROM renamed_away WHERE app = ?", (new,))  # an undone rename: back
     gitrepo.move(old, new)

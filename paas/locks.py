@@ -76,10 +76,11 @@ def _holder(fd: int) -> str:
 
 
 @contextlib.contextmanager
-def app_lock(app: str, wait: float | None = None) -> Iterator[None]:
+def app_lock(app: str, wait: float | None = None, revive: bool = True) -> Iterator[None]:
     """The app's lock. On entry, if its last holder died holding it (a command killed mid-way),
     what it left is put right first (deploy.recover): a half-done release is marked failed,
-    its containers stop, and the route is redrawn from what serves."""
+    its containers stop, and the route is redrawn from what serves. `revive=False` (ps:stop,
+    apps:destroy): no container is started again only to be stopped."""
     if f"app-{app}" in _held:
         yield
         return
@@ -89,7 +90,7 @@ def app_lock(app: str, wait: float | None = None) -> Iterator[None]:
         if releases.fail_abandoned(app) or died_holding:
             from paas import deploy
 
-            deploy.recover(app)
+            deploy.recover(app, revive=revive)
         yield
 
 

@@ -218,9 +218,10 @@ def switch(staged: Staged, drain: bool = True, force: bool = False) -> None:
             try:
                 write_main()
                 reload(drain)
-            except BaseException:
-                # nginx did not take it (down, and it would not start): the files go back to
-                # what served before, which is what a later start or reload must load.
+            except (NginxDidNotStart, ProcessLookupError):
+                # nginx never took it (down and it would not start, or its master died just
+                # before the signal): the files go back to what served before, which is what a
+                # later start or reload must load. Once signalled, nginx runs the new files.
                 _write_app_configs(previous)
                 write_main()
                 raise
@@ -265,6 +266,10 @@ def write_main() -> Path:
     return main
 
 
+class NginxDidNotStart(ServiceUnavailable):
+    """nginx exited at once (its port taken, say): nothing of the new config is live."""
+
+
 def master_pid() -> int | None:
     """The running master's pid: alive, not a zombie, and really an nginx (pids get reused)."""
     try:
@@ -283,7 +288,7 @@ def start() -> int:
     check_config(main)
     result = subprocess.run([NGINX, *_base_args(main)], capture_output=True, text=True)
     if result.returncode != 0:
-        raise ServiceUnavailable(f"nginx did not start: {result.stderr.strip()}")
+        raise NginxDidNotStart(f"nginx did not start: {result.stderr.strip()}")
     for _ in range(50):
         pid = master_pid()
         if pid:

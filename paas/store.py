@@ -11,6 +11,7 @@ import contextlib
 import os
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -107,6 +108,14 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE apps ADD COLUMN stopped INTEGER NOT NULL DEFAULT 0;
     """,
+    # 4: names a rename moved away from, until their route and containers are gone: a rename
+    # killed half-way leaves them to `paas cleanup --retire`.
+    """
+    CREATE TABLE renamed_away (
+        app TEXT PRIMARY KEY,
+        at REAL NOT NULL
+    );
+    """,
 ]
 
 _local = threading.local()
@@ -124,11 +133,26 @@ def _connect(path: Path) -> sqlite3.Connection:
     if new:
         os.chmod(path, 0o600)
     conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
+    _use_wal(conn)
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA synchronous=NORMAL")
     _migrate(conn)
     return conn
+
+
+def _use_wal(conn: sqlite3.Connection, wait: float = 60.0) -> None:
+    """Switch to WAL. sqlite answers "database is locked" at once, without its busy timeout,
+    when another process is switching or migrating a fresh database at that moment (seen with
+    ten commands started together on a new PAAS_ROOT): try again, as long as the timeout."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _statements(script: str) -> list[str]:

@@ -53,17 +53,19 @@ def cleanup(
     from paas import cleanup as pruning
 
     check_format(fmt)
+    orphans = []
     if retire:
         from paas import deploy
 
         for item in apps.list_all():
             deploy.retire(item.name)
-        for name in deploy.retire_orphans():
-            console.detail(f"Removed the route and containers of {name}, a name no app has any more")
+        orphans = deploy.retire_orphans()
     result = pruning.prune_all()
     if fmt == "json":
-        console.emit_json(result)
+        console.emit_json({**result, "old_names_retired": orphans} if retire else result)
         return
+    for name in orphans:
+        console.detail(f"Removed the route and containers of {name}, a name no app has any more")
     count = sum(len(v) for v in result["images"].values())
     console.step(f"Removed {count} release image(s) and {result['dangling_layers']} dangling layer(s)")
     for name, tags in result["images"].items():

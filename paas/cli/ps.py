@@ -162,12 +162,10 @@ def restore(
     for name in targets:
         if releases.current(name) is None:
             continue
-        if apps.get(name).stopped:
-            console.detail(f"{name} was stopped with ps:stop and stays so (ps:start {name} starts it)")
-            continue
         console.step(f"Restoring {name}")
         try:
-            deploy.restart(name)
+            if not deploy.restore(name):
+                console.detail(f"{name} was stopped with ps:stop and stays so (ps:start {name} starts it)")
         except PaasError as exc:  # one broken app must not keep the others down
             console.error(f"{name}: {exc.message}", exc.hint)
             failed.append(name)

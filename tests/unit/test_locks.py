@@ -150,7 +150,11 @@ def test_the_next_holder_learns_that_the_last_one_died_holding_the_lock(paas_roo
 
 
 def test_shared_holders_and_nested_holds_report_no_dead_holder(paas_root):
+    """Only an exclusive holder leaves a note, and only the outer hold is told about it."""
+    paths.locks().mkdir(parents=True, exist_ok=True)
+    for name in ("images", "app-demo"):  # as a holder killed mid-way left them
+        (paths.locks() / f"{name}.lock").write_text("pid 999999999")
     with locks.hold("images", "the image store", shared=True) as died_holding:
         assert died_holding is False
-    with locks.hold("app-demo", "app demo"), locks.hold("app-demo", "app demo") as nested:
-        assert nested is False
+    with locks.hold("app-demo", "app demo") as outer, locks.hold("app-demo", "app demo") as nested:
+        assert (outer, nested) == (True, False)

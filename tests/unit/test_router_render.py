@@ -358,7 +358,7 @@ def test_a_reload_that_fails_puts_the_files_back_as_they_were(server, monkeypatc
     apps.create("other")
 
     def nginx_will_not_start(drain=True):
-        raise ServiceUnavailable("nginx did not start: bind() to 0.0.0.0:80 failed")
+        raise router.NginxDidNotStart("nginx did not start: bind() to 0.0.0.0:80 failed")
 
     monkeypatch.setattr(router, "reload", nginx_will_not_start)
     with pytest.raises(ServiceUnavailable):
@@ -367,6 +367,22 @@ def test_a_reload_that_fails_puts_the_files_back_as_they_were(server, monkeypatc
     assert not router.app_config_path("other").exists()
     assert (router.prefix() / "nginx.conf").read_text() == main_before
     assert not list(router.prefix().glob("staging-*"))
+
+
+def test_a_reload_interrupted_once_nginx_was_signalled_keeps_the_new_files(server, monkeypatch):
+    """After the SIGHUP nginx runs the new files (a Ctrl-C during the drain wait, say): they
+    stay, or disk and nginx would disagree."""
+    monkeypatch.setattr(router, "reload", lambda drain=True: None)
+    router.apply({"demo": render()})
+
+    def interrupted_after_the_signal(drain=True):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(router, "reload", interrupted_after_the_signal)
+    new = render(upstreams=["172.18.0.9:5000"])
+    with pytest.raises(KeyboardInterrupt):
+        router.apply({"demo": new})
+    assert router.app_config_path("demo").read_text() == new
 
 
 # An app's own nginx.conf.j2 (release.app_json["_nginx_template"]) ----------------------------
