@@ -171,13 +171,16 @@ def test_a_release_phase_killed_with_its_deploy_is_stopped_by_the_next_command(s
     assert _docker_ps(source.app, "label=paas.role=release", all_states=True) == []
 
 
-def test_a_rename_killed_mid_way_serves_under_the_new_name_and_cleanup_retires_the_old(server, make_app):
+@pytest.mark.parametrize("old_vhost", ["left", "already removed"])
+def test_a_rename_killed_mid_way_serves_under_the_new_name_and_cleanup_retires_the_old(server, make_app, old_vhost):
     source = make_app("python")
     source.push()
     new = f"{source.app}-renamed"
     # Killed while its containers under the new name were being checked: the records have the
     # new name, the old name's containers and route are left.
     _kill_deploy_at(server, source.app, "health-check", "apps:rename", new)
+    if old_vhost == "already removed":  # as by a kill while the old name was being retired
+        (server.root / "nginx" / "apps" / f"{source.app}.conf").unlink()
     try:
         server.paas("ps:retire", new, check=True)  # the next command under the new name recovers
         assert server.get(new)[1].startswith("Hello from paas! release=v1")
