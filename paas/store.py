@@ -104,9 +104,14 @@ MIGRATIONS: list[str] = [
     );
     """,
     # 3: an app stopped with ps:stop stays stopped through ps:restore (a reboot) until
-    # ps:start, a deploy or a scale brings it back.
+    # ps:start, a deploy or a scale brings it back. Apps stopped before: a live release and
+    # nothing serving (ps:stop empties `serving`; a web=0 app without workers has nothing to
+    # restore either).
     """
     ALTER TABLE apps ADD COLUMN stopped INTEGER NOT NULL DEFAULT 0;
+    UPDATE apps SET stopped = 1
+     WHERE id IN (SELECT app_id FROM releases WHERE status = 'live')
+       AND id NOT IN (SELECT app_id FROM serving);
     """,
     # 4: names a rename moved away from, until their route and containers are gone: a rename
     # killed half-way leaves them to `paas cleanup --retire`.

@@ -14,6 +14,8 @@ import pytest
 
 from paas import apps, config, paths, store
 
+MIGRATIONS_NOW = list(store.MIGRATIONS)
+
 
 def _mode(path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
@@ -84,6 +86,22 @@ def test_forward_migration_keeps_data(monkeypatch, paas_root):
     # Opening again does not re-run anything (it would fail: duplicate column).
     store.reset_connections()
     assert store.query("PRAGMA user_version")[0][0] == len(store.MIGRATIONS)
+
+
+def test_apps_stopped_before_the_stopped_mark_existed_are_marked_stopped(monkeypatch, paas_root):
+    """Migration 3: a live release with nothing serving is an app ps:stop stopped."""
+    monkeypatch.setattr(store, "MIGRATIONS", store.MIGRATIONS[:2])
+    with store.transaction() as db:
+        for name in ("stopped", "running", "never-deployed"):
+            db.execute("INSERT INTO apps (name, created_at) VALUES (?, 0)", (name,))
+        for name in ("stopped", "running"):
+            db.execute("INSERT INTO releases (app_id, version, status, description, created_at) "
+                       "SELECT id, 1, 'live', 'v1', 0 FROM apps WHERE name = ?", (name,))
+        db.execute("INSERT INTO serving (app_id, container_id) SELECT id, 'c1' FROM apps WHERE name = 'running'")
+    store.reset_connections()
+    monkeypatch.setattr(store, "MIGRATIONS", MIGRATIONS_NOW)
+    assert {a.name: a.stopped for a in apps.list_all()} == {
+        "never-deployed": False, "running": False, "stopped": True}
 
 
 def test_migration_text_may_contain_semicolons_in_comments_strings_and_triggers(monkeypatch):
