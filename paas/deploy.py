@@ -182,7 +182,7 @@ def activate(app: str, release: Release, release_phase: bool = True, only: set[s
     stopped = [c for c in old if c.process in stop_first]
     # A killed restart or scale leaves no half-done release for the lock to find, so its new
     # containers may still run: of a stop-first type, none may run beside the next ones.
-    leftovers = [c for c in _stale(app) if c.process in stop_first] if stop_first else []
+    leftovers = _stale_of_types(app, stop_first)
     if stopped or leftovers:
         scheduler.stop_all(stopped + leftovers, int(settings.get("ps", app, "stop-timeout")))
     has_web = serves_web(release, wanted)
@@ -246,6 +246,11 @@ def activate(app: str, release: Release, release_phase: bool = True, only: set[s
 def _stop_first_types(app: str, specs) -> set[str]:
     """The process types among `specs` that must never run twice (ps:set APP TYPE.strategy)."""
     return {s.process for s in specs if settings.get("ps", app, "strategy", s.process) == "stop-first"}
+
+
+def _stale_of_types(app: str, types: set[str]) -> list[RunningContainer]:
+    """Stale containers of these process types (none asked: no Docker call)."""
+    return [c for c in _stale(app) if c.process in types] if types else []
 
 
 def serves_web(release: Release, wanted: dict[str, int]) -> bool:
@@ -538,8 +543,7 @@ def _start_missing(app: str) -> None:
         return
     console.step(f"Starting {len(specs)} container(s) of {live.tag} that a command killed mid-way removed")
     # Of a stop-first type, the dead command's own new containers must stop first.
-    stop_first = _stop_first_types(app, specs)
-    scheduler.stop_all([c for c in _stale(app) if c.process in stop_first], int(settings.get("ps", app, "stop-timeout")))
+    scheduler.stop_all(_stale_of_types(app, _stop_first_types(app, specs)), int(settings.get("ps", app, "stop-timeout")))
     try:
         back = _start_and_check(app, live, specs, port, manifest_of(live))
     except Exception as exc:  # the command that found this goes on, and says how to retry
@@ -586,11 +590,9 @@ def retire_orphans() -> list[str]:
                 scheduler.stop_all(docker_api.list_containers(name), 5)
                 _remove_images_of_gone_app(name)
                 gone.append(name)
-            with store.transaction() as db:
-                db.execute("DELETE FROM renamed_away WHERE app = ?", (name,))
+            _forget_renamed_away(name)
     for name in noted & existing:  # the name was taken again: its containers are the new app's
-        with store.transaction() as db:
-            db.execute("DELETE FROM renamed_away WHERE app = ?", (name,))
+        _forget_renamed_away(name)
     return gone
 
 
@@ -654,8 +656,7 @@ def _retire_old_name(old: str, containers: list[RunningContainer], timeout: int)
     router.apply({old: None})
     scheduler.stop_all(containers, timeout)
     _remove_images_of_gone_app(old)
-    with store.transaction() as db:
-        db.execute("DELETE FROM renamed_away WHERE app = ?", (old,))
+    _forget_renamed_away(old)
 
 
 def _remove_images_of_gone_app(app: str) -> None:
@@ -670,5 +671,11 @@ def _rename_records(old: str, new: str) -> None:
         apps.rename(old, new)
         # Until the old name's route and containers are gone (a kill may come first).
         db.execute("INSERT OR REPLACE INTO renamed_away (app, at) VALUES (?, ?)", (old, time.time()))
-        db.execute("DELETE FROM renamed_away WHERE app = ?", (new,))  # an undone rename: back
+        _forget_renamed_away(new)  # an undone rename: back under this name
     gitrepo.move(old, new)
+
+
+def _forget_renamed_away(name: str) -> None:
+    """Nothing of `name` is left to retire (or it is an app's name again)."""
+    with store.transaction() as db:
+        db.execute("DELETE FROM renamed_away WHERE app = ?", (name,))
