@@ -61,13 +61,21 @@ def exists(app: str) -> bool:
 
 
 def ensure(app: str) -> Path:
-    """Create the bare repo if needed and (re)install the hook."""
+    """Create the bare repo if needed and (re)install the hook.
+
+    Two first pushes to a new app arrive together: both would run `git init` on one folder,
+    and the second fails on git's config lock. The repo's own lock makes the later one wait
+    and then find the repo made."""
     path = paths.repo(app)
     if not exists(app):
-        repo = _git().Repo.init(path, bare=True, mkdir=True)
-        with repo.config_writer() as cfg:
-            cfg.set_value("receive", "denyNonFastForwards", "false")
-            cfg.set_value("core", "logAllRefUpdates", "true")
+        from paas import locks
+
+        with locks.hold(f"{app}.repo", f"creating {app}'s repo"):
+            if not exists(app):
+                repo = _git().Repo.init(path, bare=True, mkdir=True)
+                with repo.config_writer() as cfg:
+                    cfg.set_value("receive", "denyNonFastForwards", "false")
+                    cfg.set_value("core", "logAllRefUpdates", "true")
     install_hook(path)
     return path
 
@@ -87,10 +95,17 @@ def install_hook(path: Path) -> None:
     )
     hook = path / "hooks" / "pre-receive"
     hook.parent.mkdir(exist_ok=True)
-    tmp = hook.with_suffix(".tmp")
-    tmp.write_text(text)
-    tmp.chmod(0o755)
-    os.replace(tmp, hook)
+    # A name of its own per writer: pushes that arrive together each write the hook, and a
+    # shared temporary name would be replaced away under one of them.
+    fd, tmp = tempfile.mkstemp(prefix=".pre-receive-", dir=hook.parent)
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(text)
+        os.chmod(tmp, 0o755)
+        os.replace(tmp, hook)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def resolve(app: str, rev: str) -> str:

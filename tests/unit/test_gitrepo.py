@@ -57,3 +57,29 @@ def test_files_over_the_limit_are_refused_before_export(pushed, monkeypatch):
     monkeypatch.setattr(gitrepo, "MAX_TREE_BYTES", 100)
     with pytest.raises(InvalidInput, match="the source tree is"):
         gitrepo.check_tree_size("web", sha)
+
+
+def test_first_pushes_arriving_together_all_find_one_repo(paas_root, tmp_path):
+    """Each first push runs `ensure` in its own process; none may fail on git's config lock
+    or on another writer's hook file."""
+    import sys
+    import time
+
+    apps.create("web")
+    go = tmp_path / "go"
+    # Each imports paas before the start signal, so all reach `git init` at nearly one time.
+    script = (
+        "import os, time\n"
+        "from paas import gitrepo\n"
+        f"while not os.path.exists({str(go)!r}): time.sleep(0.001)\n"
+        "gitrepo.ensure('web')\n"
+    )
+    workers = [subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True) for _ in range(8)]
+    time.sleep(1.0)
+    go.touch()
+    errors = [w.communicate(timeout=60)[1] for w in workers]
+    assert [w.returncode for w in workers] == [0] * 8, "\n".join(errors)
+    assert gitrepo.exists("web")
+    assert git(paths.repo("web"), "config", "receive.denyNonFastForwards") == "false"
+    hooks = sorted(p.name for p in (paths.repo("web") / "hooks").iterdir() if not p.name.endswith(".sample"))
+    assert hooks == ["pre-receive"], "no temporary hook file may be left behind"
