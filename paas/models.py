@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from dataclasses import dataclass, field
 
@@ -78,6 +79,17 @@ class RunningContainer:
         """`created` as text that sorts in time order: Docker trims the fraction's trailing zeros."""
         whole, _, fraction = (self.created or "").removesuffix("Z").partition(".")
         return f"{whole}.{fraction.ljust(9, '0')}"
+
+    @property
+    def started_epoch(self) -> float | None:
+        """When Docker last started it, in seconds since the epoch; None if it never started
+        (Docker then says year 1) or the time is unreadable."""
+        if not self.started_at or self.started_at.startswith("0001"):
+            return None
+        try:
+            return datetime.datetime.fromisoformat(self.started_at).timestamp()
+        except ValueError:
+            return None
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import datetime
 import itertools
+import time
 from typing import Annotated, Optional
 
 import typer
@@ -40,14 +40,11 @@ def apps_scale(app_name: AppArg, pairs: Pairs = None) -> None:
     _scale(app_name, pairs)
 
 
-def _uptime(started: str | None) -> str:
-    if not started or started.startswith("0001"):
+def _uptime(container) -> str:
+    started = container.started_epoch
+    if started is None:
         return "-"
-    try:
-        when = datetime.datetime.fromisoformat(started[:26].rstrip("Z") + "+00:00")
-    except ValueError:
-        return "-"
-    seconds = int((datetime.datetime.now(datetime.timezone.utc) - when).total_seconds())
+    seconds = max(0, int(time.time() - started))
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
             return f"{seconds // size}{unit}"
@@ -73,7 +70,7 @@ def report(app_name: AppArg, fmt: Format = "text") -> None:
         {
             "process": f"{c.process}.{c.index}", "release": f"v{c.release}", "state": c.state,
             "health": outcome.detail if outcome else "-", "healthy": outcome.ok if outcome else None,
-            "serving": c.id in current and c.release == live.version, "uptime": _uptime(c.started_at),
+            "serving": c.id in current and c.release == live.version, "uptime": _uptime(c),
             "address": f"{c.address}:{c.port}" if c.address and c.port else (c.address or "-"),
             "container": c.name,
         }

@@ -94,8 +94,12 @@ def check_one(app: str, container: RunningContainer, port: int | None, manifest,
         outcome = health.wait_http(container, port or 5000, check, lambda: _still_running(container.id))
         if not outcome.ok:
             return outcome
-    # Every container must stay up for the settle time, counted from its start.
-    remaining = settle - (time.monotonic() - started)
+    # Every container must stay up for the settle time, counted from its start: Docker's own
+    # start time, as dockerd takes up to ~0.1 s to answer the first inspect of a new container.
+    up_for = time.monotonic() - started
+    if container.started_epoch is not None:
+        up_for = max(up_for, time.time() - container.started_epoch)
+    remaining = settle - up_for
     deadline = time.monotonic() + max(0.0, remaining)
     while True:
         state = docker_api.container_state(container.id)

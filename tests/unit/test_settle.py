@@ -1,0 +1,80 @@
+"""The settle time: every new container must stay up that long, counted from Docker's start."""
+
+from __future__ import annotations
+
+import datetime
+import types
+
+import pytest
+
+from paas import appjson, apps
+from paas.models import RunningContainer
+from paas.runtime import scheduler
+
+NOW = 1_800_000_000.0
+
+
+class Clock:
+    """time.monotonic/time/sleep for the scheduler: sleeping moves both clocks on."""
+
+    def __init__(self):
+        self.slept = 0.0
+
+    def monotonic(self):
+        return 100.0 + self.slept
+
+    def time(self):
+        return NOW + self.slept
+
+    def sleep(self, seconds):
+        self.slept += seconds
+
+
+@pytest.fixture
+def clock(paas_root, monkeypatch):
+    apps.create("web")
+    fake = Clock()
+    monkeypatch.setattr(scheduler, "time", types.SimpleNamespace(monotonic=fake.monotonic, time=fake.time,
+                                                                   sleep=fake.sleep))
+    state = {"Running": True}
+    monkeypatch.setattr(scheduler.docker_api, "container_state", lambda cid: state)
+    monkeypatch.setattr(scheduler.docker_api, "restart_count", lambda cid: 0)
+    return fake, state
+
+
+def worker(started_at: str | None) -> RunningContainer:
+    return RunningContainer(id="c1", name="worker-c1", app="web", process="worker", index=1, release=1,
+                            role="process", state="running", started_at=started_at)
+
+
+def stamp(seconds_ago: float) -> str:
+    when = datetime.datetime.fromtimestamp(NOW - seconds_ago, datetime.timezone.utc)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%f") + "123Z"  # Docker gives nanoseconds
+
+
+def test_time_since_dockers_start_counts_towards_the_settle_time(clock):
+    fake, _ = clock
+    outcome = scheduler.check_one("web", worker(stamp(0.15)), None, appjson.from_dict({}), settle=0.5)
+    assert outcome.ok
+    assert fake.slept == pytest.approx(0.35, abs=0.011)
+
+
+def test_the_whole_settle_time_is_waited_without_a_start_time(clock):
+    fake, _ = clock
+    for started_at in (None, "0001-01-01T00:00:00Z", "not a time"):
+        fake.slept = 0.0
+        assert scheduler.check_one("web", worker(started_at), None, appjson.from_dict({}), settle=0.5).ok
+        assert fake.slept == pytest.approx(0.5, abs=0.011)
+
+
+def test_a_container_that_stops_within_the_settle_time_fails(clock):
+    fake, state = clock
+
+    def stop_after_a_while(seconds):
+        Clock.sleep(fake, seconds)
+        if fake.slept > 0.2:
+            state.update(Running=False, ExitCode=3)
+
+    scheduler.time.sleep = stop_after_a_while
+    outcome = scheduler.check_one("web", worker(stamp(0.1)), None, appjson.from_dict({}), settle=0.5)
+    assert not outcome.ok and "exit code 3" in outcome.detail
