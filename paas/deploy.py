@@ -382,36 +382,41 @@ def _one_off(app: str, release: Release, command: str, what: str, fail_deploy: b
 
 def scale(app: str, changes: dict[str, int]) -> None:
     with locks.app_lock(app):
-        before = formation.get(app)
-        formation.set_quantities(app, changes)
-        try:
-            _scale_locked(app, changes)
-        except BaseException:
-            # A scale that did not happen is not recorded: the next deploy would repeat the failure.
-            formation.set_quantities(app, {p: before.get(p, 0) for p in changes})
-            raise
+        _scale_locked(app, changes)
 
 
 def _scale_locked(app: str, changes: dict[str, int]) -> None:
     release = releases.current(app)
     if release is None:
+        formation.set_quantities(app, changes)
         console.detail("Not deployed yet: the formation applies at the first deploy")
         return
     _require_process_types(release, list(changes))
+    before = formation.get(app)
+    wanted = {**before, **changes}
     port = port_of(release)
     current = serving_containers(app)
-    p = plan.plan_scale(app, release, formation.get(app), current, port, limits_of(app, release.processes))
+    p = plan.plan_scale(app, release, wanted, current, port, limits_of(app, release.processes))
     new = _start_and_check(app, release, list(p.start), port, manifest_of(release)) if p.start else []
     new_ids = {c.id for c in new}
     kept_web = [c for c in p.keep if c.process == "web"] + [c for c in new if c.process == "web"]
-    serving.add_remove(app, new_ids, set())  # recorded before nginx may route to them
+    # The new formation is recorded with the containers that serve it, before nginx may route
+    # to them: a scale killed earlier leaves the old formation, its new containers stale; one
+    # killed later leaves the new one, and the next command's recovery finishes it.
+    with store.transaction():
+        serving.add_remove(app, new_ids, set())
+        formation.set_quantities(app, changes)
     try:
         if any(c.process == "web" for c in (*p.start, *p.stop)):
-            route(app, kept_web, has_web=serves_web(release, formation.get(app)), drain=False)
+            route(app, kept_web, has_web=serves_web(release, wanted), drain=False)
     except BaseException:
-        serving.add_remove(app, set(), new_ids)
+        # A scale that did not happen is not recorded: the next deploy would repeat the failure.
+        with store.transaction():
+            serving.add_remove(app, set(), new_ids)
+            formation.set_quantities(app, {process: before.get(process, 0) for process in changes})
         scheduler.stop_all(new, 0)
         raise
+    failpoints.reached("switched")
     serving.add_remove(app, set(), {c.id for c in p.stop})
     if new:
         apps.set_stopped(app, False)
@@ -420,10 +425,15 @@ def _scale_locked(app: str, changes: dict[str, int]) -> None:
 
 
 def _require_process_types(release: Release, types: list[str]) -> None:
+    scalable = sorted(p for p in release.processes if p not in plan.ONE_OFF_TYPES)
+    one_off = [p for p in types if p in plan.ONE_OFF_TYPES]
+    if one_off:
+        raise InvalidInput(f"{', '.join(one_off)} runs once per deploy (the release phase) and cannot be scaled; "
+                           f"scalable types: {', '.join(scalable)}")
     unknown = [p for p in types if p not in release.processes]
     if unknown:
         raise InvalidInput(f"{release.tag} has no process type {', '.join(unknown)}; "
-                           f"it has {', '.join(sorted(release.processes))}")
+                           f"it has {', '.join(scalable)}")
 
 
 def restore(app: str) -> bool:
@@ -507,7 +517,7 @@ def recover(app: str, revive: bool = True) -> None:
     # A release phase (a migration, say) killed with its deploy must not run on beside the next.
     scheduler.stop_all(docker_api.list_containers(app, role="release"), 0)
     serving.add_remove(app, set(), {c.id for c in _stale(app)})
-    serving.add_remove(app, set(), {c.id for c in _superseded(app)})
+    serving.add_remove(app, set(), {c.id for c in _superseded(app) + _beyond_formation(app)})
     if revive:
         _start_missing(app)
     route_serving(app)
@@ -525,6 +535,17 @@ def _superseded(app: str) -> list[RunningContainer]:
             older.append(newest[slot])
         newest[slot] = c
     return older
+
+
+def _beyond_formation(app: str) -> list[RunningContainer]:
+    """Serving containers of the live release the formation no longer wants (a scale down
+    killed after it routed around them, before it let them go)."""
+    live = releases.current(app)
+    if live is None:
+        return []
+    wanted = formation.get(app)
+    return [c for c in serving_containers(app) if c.release == live.version
+            and c.index > (wanted.get(c.process, 0) if c.process in live.processes else 0)]
 
 
 def _start_missing(app: str) -> None:

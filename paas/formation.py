@@ -6,6 +6,8 @@ import re
 
 from paas import apps, names, store
 from paas.errors import InvalidInput
+from paas.models import Release
+from paas.runtime.plan import ONE_OFF_TYPES
 
 MAX_PER_TYPE = 50
 
@@ -17,6 +19,15 @@ def get(app: str) -> dict[str, int]:
     app_id = apps.get(app).id
     rows = store.query("SELECT process, quantity FROM formation WHERE app_id = ? ORDER BY process", (app_id,))
     return dict(sorted({**DEFAULTS, **{r["process"]: r["quantity"] for r in rows}}.items()))
+
+
+def shown(app: str, live: Release | None) -> dict[str, int]:
+    """ps:scale with no pairs: each long-lived type of the live release and how many of it
+    run (0 unless scaled); before the first deploy, the formation as set so far."""
+    wanted = get(app)
+    if live is None:
+        return wanted
+    return {p: wanted.get(p, 0) for p in sorted(live.processes) if p not in ONE_OFF_TYPES}
 
 
 def parse_changes(items: list[str]) -> dict[str, int]:

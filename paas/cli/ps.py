@@ -20,8 +20,8 @@ def _scale(app_name: str, pairs: list[str] | None) -> None:
 
     apps.get(app_name)
     if not pairs:
-        current = formation.get(app_name)
-        console.out(" ".join(f"{k}={v}" for k, v in current.items()))
+        shown = formation.shown(app_name, releases.current(app_name))
+        console.out(" ".join(f"{k}={v}" for k, v in shown.items()))
         return
     changes = formation.parse_changes(pairs)
     console.step(f"Scaling {app_name}: " + " ".join(f"{k}={v}" for k, v in changes.items()))

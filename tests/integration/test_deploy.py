@@ -228,9 +228,12 @@ def test_logs_merge_containers_and_follow_across_a_redeploy(server, make_app):
 
 def test_a_failed_scale_keeps_the_live_release_live(server, make_app):
     source = make_app("python")
-    source.write("Procfile", "web: gunicorn --bind 0.0.0.0:$PORT app:app\nworker: sh -c 'echo worker crashing; exit 1'\n")
+    source.write("Procfile", "web: gunicorn --bind 0.0.0.0:$PORT app:app\nworker: sh -c 'echo worker crashing; exit 1'\n"
+                             "release: echo migrated\n")
     source.commit("a worker that crashes")
     source.push()
+    refused = server.paas("ps:scale", source.app, "release=1")
+    assert refused.returncode != 0 and "runs once per deploy" in refused.stderr
     scaled = server.paas("ps:scale", source.app, "worker=1")
     assert scaled.returncode != 0 and "worker crashing" in scaled.stderr
     history = releases(server, source.app)

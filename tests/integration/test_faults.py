@@ -195,6 +195,38 @@ def test_a_rename_killed_mid_way_serves_under_the_new_name_and_cleanup_retires_t
         server.paas("apps:destroy", new, "--force")
 
 
+def _formation(server, app):
+    return server.paas("ps:scale", app, check=True).stdout.split()
+
+
+def test_a_scale_up_killed_before_its_containers_serve_leaves_the_old_formation(server, make_app):
+    source = make_app("python")
+    source.push()
+    _kill_deploy_at(server, source.app, "health-check", "ps:scale", "web=3")  # two new web containers run
+
+    server.paas("ps:retire", source.app, check=True)  # the next command puts it right
+    assert _formation(server, source.app) == ["web=1"], "a scale that never served is not recorded"
+    assert _serving(server, source.app) == [("web.1", "v1")]
+    assert wait_for(lambda: len(_docker_ps(source.app)) == 1, timeout=40)
+    # The next deploy starts what the formation says: one.
+    server.paas("ps:restart", source.app, check=True)
+    assert _serving(server, source.app) == [("web.1", "v1")]
+
+
+def test_a_scale_down_killed_after_its_route_change_lets_the_extra_containers_go(server, make_app):
+    source = make_app("python")
+    source.push()
+    server.paas("ps:scale", source.app, "web=3", check=True)
+    _no_retire_pending(source.app)
+    _kill_deploy_at(server, source.app, "switched", "ps:scale", "web=1")  # nginx routes to web.1 only
+
+    server.paas("ps:retire", source.app, check=True)
+    assert _formation(server, source.app) == ["web=1"]
+    assert _serving(server, source.app) == [("web.1", "v1")], "the next command must not route to web.2/3 again"
+    assert wait_for(lambda: len(_docker_ps(source.app)) == 1, timeout=40)
+    assert server.get(source.app)[0] == 200
+
+
 def test_kill_9_of_the_background_retire_is_reaped_by_ps_retire(server, make_app):
     source = make_app("python")
     source.push()
