@@ -19,6 +19,7 @@ DEFAULT_WAIT = float(os.environ.get("PAAS_LOCK_TIMEOUT", "600"))
 
 
 _held: set[str] = set()  # locks this process holds: taking one again is a no-op, not a deadlock
+_unrecovered: set[str] = set()  # locks whose clean-up after a dead holder failed: their note stays
 
 
 @contextlib.contextmanager
@@ -57,8 +58,11 @@ def hold(name: str, what: str, wait: float | None = None, shared: bool = False) 
             yield died_holding
         finally:
             _held.discard(name)
-            if not shared:  # a waiter must not name us once we are gone (shared holders write no note)
+            # A waiter must not name us once we are gone (shared holders write no note). A
+            # holder whose clean-up after a dead one failed leaves it, so the next one tries again.
+            if not shared and name not in _unrecovered:
                 os.ftruncate(fd, 0)
+            _unrecovered.discard(name)
     finally:
         os.close(fd)  # releases the lock
 
@@ -90,7 +94,11 @@ def app_lock(app: str, wait: float | None = None, revive: bool = True) -> Iterat
         if releases.fail_abandoned(app) or died_holding:
             from paas import deploy
 
-            deploy.recover(app, revive=revive)
+            try:
+                deploy.recover(app, revive=revive)
+            except BaseException:
+                _unrecovered.add(f"app-{app}")  # dockerd down, say: the next command recovers
+                raise
         yield
 
 

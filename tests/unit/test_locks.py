@@ -158,3 +158,30 @@ def test_shared_holders_and_nested_holds_report_no_dead_holder(paas_root):
         assert died_holding is False
     with locks.hold("app-demo", "app demo") as outer, locks.hold("app-demo", "app demo") as nested:
         assert (outer, nested) == (True, False)
+
+
+def test_a_recovery_that_fails_is_tried_again_by_the_next_holder(paas_root, monkeypatch):
+    """dockerd down when the next command finds a dead holder's leftovers: the command fails,
+    and the one after it (dockerd back) still puts them right."""
+    import paas
+    from paas import apps
+
+    apps.create("demo")
+    paths.locks().mkdir(parents=True, exist_ok=True)
+    (paths.locks() / "app-demo.lock").write_text("pid 999999999")  # a holder killed mid-way
+    recoveries = []
+
+    def recover(app, revive=True):
+        recoveries.append(app)
+        if len(recoveries) == 1:
+            raise ConnectionError("Docker is not answering")
+
+    monkeypatch.setattr(paas.deploy, "recover", recover, raising=False)
+    with pytest.raises(ConnectionError):
+        with locks.app_lock("demo"):
+            pytest.fail("the command must not run on what a dead holder left")
+    with locks.app_lock("demo"):
+        pass
+    with locks.app_lock("demo"):
+        pass
+    assert recoveries == ["demo", "demo"]  # tried again once, then done
