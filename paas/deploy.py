@@ -161,7 +161,6 @@ def activate(app: str, release: Release, release_phase: bool = True, only: set[s
     just those process types (ps:restart APP TYPE); the others keep running untouched."""
     started_at = time.monotonic()
     manifest = manifest_of(release)
-    formation.seed(app, manifest.formation)
     # Old containers awaiting their background retire are left to it (it waits for requests
     # still running on old nginx workers); a crashed command's leftovers went at the lock.
     try:
@@ -171,7 +170,7 @@ def activate(app: str, release: Release, release_phase: bool = True, only: set[s
     except BaseException:
         _mark_failed(app, release)
         raise
-    wanted = formation.get(app)
+    wanted = formation.with_seed(app, manifest.formation)
     port = port_of(release)
     specs = plan.specs_for(app, release, wanted, port, limits_of(app, release.processes))
     old = serving_containers(app)
@@ -216,6 +215,7 @@ def activate(app: str, release: Release, release_phase: bool = True, only: set[s
         failpoints.reached("switched")
         with store.transaction():  # the switch of record: one commit
             serving.replace(app, new_ids | {c.id for c in kept})
+            formation.seed(app, manifest.formation)
             releases.mark_live(app, release.version)
             apps.set_stopped(app, False)
     except BaseException:
@@ -424,16 +424,15 @@ def _scale_locked(app: str, changes: dict[str, int]) -> None:
         schedule_retire(app)
 
 
+def _scalable(release: Release) -> list[str]:
+    return sorted(p for p in release.processes if p not in plan.ONE_OFF_TYPES)
+
+
 def _require_process_types(release: Release, types: list[str]) -> None:
-    scalable = sorted(p for p in release.processes if p not in plan.ONE_OFF_TYPES)
-    one_off = [p for p in types if p in plan.ONE_OFF_TYPES]
-    if one_off:
-        raise InvalidInput(f"{', '.join(one_off)} runs once per deploy (the release phase) and cannot be scaled; "
-                           f"scalable types: {', '.join(scalable)}")
     unknown = [p for p in types if p not in release.processes]
     if unknown:
         raise InvalidInput(f"{release.tag} has no process type {', '.join(unknown)}; "
-                           f"it has {', '.join(scalable)}")
+                           f"it has {', '.join(_scalable(release))}")
 
 
 def restore(app: str) -> bool:

@@ -39,6 +39,8 @@ def parse_changes(items: list[str]) -> dict[str, int]:
         if not match:
             raise InvalidInput(f"{item!r} is not TYPE=N (N a whole number)")
         process, quantity = names.process_type(match.group(1)), int(match.group(2))
+        if process in ONE_OFF_TYPES:
+            raise InvalidInput(f"{process!r} is the release phase: it runs once per deploy and cannot be scaled")
         if quantity > MAX_PER_TYPE:
             raise InvalidInput(f"{process}={quantity}: at most {MAX_PER_TYPE} containers per process type")
         changes[process] = quantity
@@ -54,6 +56,15 @@ def set_quantities(app: str, changes: dict[str, int]) -> None:
                 "ON CONFLICT (app_id, process) DO UPDATE SET quantity = excluded.quantity",
                 (app_id, process, quantity),
             )
+
+
+def with_seed(app: str, defaults: dict[str, int]) -> dict[str, int]:
+    """The formation as it will be once `seed(app, defaults)` is recorded (a deploy records it
+    only when its release goes live: a failed one must not change what the live one runs)."""
+    app_id = apps.get(app).id
+    rows = store.query("SELECT process FROM formation WHERE app_id = ?", (app_id,))
+    scaled = {r["process"] for r in rows}
+    return dict(sorted({**get(app), **{p: q for p, q in defaults.items() if p not in scaled}}.items()))
 
 
 def seed(app: str, defaults: dict[str, int]) -> None:

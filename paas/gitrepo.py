@@ -65,19 +65,32 @@ def ensure(app: str) -> Path:
 
     Two first pushes to a new app arrive together: both would run `git init` on one folder,
     and the second fails on git's config lock. The repo's own lock makes the later one wait
-    and then find the repo made."""
+    and then find the repo made. It is made aside and renamed into place, so no push ever
+    sees a repo with a HEAD but not yet its settings."""
     path = paths.repo(app)
     if not exists(app):
         from paas import locks
 
         with locks.hold(f"{app}.repo", f"creating {app}'s repo"):
-            if not exists(app):
-                repo = _git().Repo.init(path, bare=True, mkdir=True)
-                with repo.config_writer() as cfg:
-                    cfg.set_value("receive", "denyNonFastForwards", "false")
-                    cfg.set_value("core", "logAllRefUpdates", "true")
+            if path.exists() and not exists(app):  # a creation killed before this was atomic
+                _init(path)
+            elif not path.exists():
+                made = Path(tempfile.mkdtemp(prefix=f".{app}.git-", dir=path.parent))
+                try:
+                    _init(made)
+                    made.rename(path)
+                except BaseException:
+                    shutil.rmtree(made, ignore_errors=True)
+                    raise
     install_hook(path)
     return path
+
+
+def _init(path: Path) -> None:
+    repo = _git().Repo.init(path, bare=True, mkdir=True)
+    with repo.config_writer() as cfg:
+        cfg.set_value("receive", "denyNonFastForwards", "false")
+        cfg.set_value("core", "logAllRefUpdates", "true")
 
 
 def move(old_app: str, new_app: str) -> None:

@@ -13,13 +13,13 @@ import time
 from typing import Iterator
 
 from paas import paths
-from paas.errors import LockTimeout
+from paas.errors import LockTimeout, ServiceUnavailable
 
 DEFAULT_WAIT = float(os.environ.get("PAAS_LOCK_TIMEOUT", "600"))
 
 
 _held: set[str] = set()  # locks this process holds: taking one again is a no-op, not a deadlock
-_unrecovered: set[str] = set()  # locks whose clean-up after a dead holder failed: their note stays
+_unrecovered: set[str] = set()  # locks whose clean-up after a dead holder could not run: their note stays
 
 
 @contextlib.contextmanager
@@ -96,8 +96,10 @@ def app_lock(app: str, wait: float | None = None, revive: bool = True) -> Iterat
 
             try:
                 deploy.recover(app, revive=revive)
-            except BaseException:
-                _unrecovered.add(f"app-{app}")  # dockerd down, say: the next command recovers
+            except (ServiceUnavailable, LockTimeout, KeyboardInterrupt):
+                # dockerd down, nginx busy, or the user gave up waiting: the next command recovers. Any other
+                # failure would fail every later command the same way, a push of a fix included.
+                _unrecovered.add(f"app-{app}")
                 raise
         yield
 

@@ -73,6 +73,7 @@ class RunningContainer:
     port: int | None = None
     started_at: str | None = None
     created: str | None = None  # Docker's creation time, RFC 3339 in UTC
+    launched_at: float | None = None  # time.monotonic() when this process asked Docker to start it
 
     @property
     def created_key(self) -> str:

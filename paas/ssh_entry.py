@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def git_command(key: str, original: str, words: list[str]) -> int:
     from paas import access, apps, events, gitrepo, identity, settings
-    from paas.errors import PaasError
+    from paas.errors import Conflict, PaasError
 
     if len(words) != 2:
         return _refuse(key, original, f"command refused: {words[0]} takes exactly one repo")
@@ -136,7 +136,10 @@ def git_command(key: str, original: str, words: list[str]) -> int:
                 raise AccessDenied(f"you have no access to app {app!r}")  # same as for a hidden app
             if settings.get("apps", None, "autocreate") != "true":
                 raise PaasError(f"app {app!r} does not exist and autocreate is off; an admin can run apps:create {app}")
-            apps.create(app, owner=actor.name)
+            try:
+                apps.create(app, owner=actor.name)
+            except Conflict:  # another first push created it a moment ago: its owner decides
+                access.check(actor, "git:push", app, [])
         else:
             access.check(actor, "git:push", app, [])
         gitrepo.ensure(app)

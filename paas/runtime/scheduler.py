@@ -45,11 +45,13 @@ def _command(spec: ContainerSpec) -> list[str] | None:
 
 def start_one(spec: ContainerSpec, restart_policy: str) -> RunningContainer:
     name = names.container_name(spec.app, spec.process, spec.index, spec.release, secrets.token_hex(3))
-    return docker_api.run_container(
+    launched_at = time.monotonic()
+    container = docker_api.run_container(
         name=name, image=spec.image, command=_command(spec), env=spec.env,
         labels=labels_for(spec), memory=spec.memory, cpus=spec.cpus,
         restart_policy=restart_policy,
     )
+    return dataclasses.replace(container, launched_at=launched_at)
 
 
 def start_all(specs: list[ContainerSpec], restart_policy: str):
@@ -95,10 +97,11 @@ def check_one(app: str, container: RunningContainer, port: int | None, manifest,
         if not outcome.ok:
             return outcome
     # Every container must stay up for the settle time, counted from its start: Docker's own
-    # start time, as dockerd takes up to ~0.1 s to answer the first inspect of a new container.
+    # start time (the checks begin only after the start and the first inspect have returned),
+    # never earlier than the moment we asked for the start, whatever dockerd's clock says.
     up_for = time.monotonic() - started
-    if container.started_epoch is not None:
-        up_for = max(up_for, time.time() - container.started_epoch)
+    if container.started_epoch is not None and container.launched_at is not None:
+        up_for = max(up_for, min(time.time() - container.started_epoch, time.monotonic() - container.launched_at))
     remaining = settle - up_for
     deadline = time.monotonic() + max(0.0, remaining)
     while True:

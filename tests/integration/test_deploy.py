@@ -233,7 +233,7 @@ def test_a_failed_scale_keeps_the_live_release_live(server, make_app):
     source.commit("a worker that crashes")
     source.push()
     refused = server.paas("ps:scale", source.app, "release=1")
-    assert refused.returncode != 0 and "runs once per deploy" in refused.stderr
+    assert refused.returncode == 2 and "runs once per deploy" in refused.stderr
     scaled = server.paas("ps:scale", source.app, "worker=1")
     assert scaled.returncode != 0 and "worker crashing" in scaled.stderr
     history = releases(server, source.app)

@@ -227,6 +227,24 @@ def test_a_scale_down_killed_after_its_route_change_lets_the_extra_containers_go
     assert server.get(source.app)[0] == 200
 
 
+def test_the_formation_of_a_release_that_never_went_live_is_not_applied(server, make_app):
+    source = make_app("python")
+    source.push()
+    manifest = json.loads((source.path / "app.json").read_text())
+    manifest["formation"] = {"web": {"quantity": 0}}
+    source.write("app.json", json.dumps(manifest))
+    source.commit("no web process")
+    source.git("push", "paas", "HEAD:refs/heads/noweb")  # stored, not deployed
+    _kill_deploy_at(server, source.app, "release-phase", "deploy", "noweb")
+
+    server.paas("ps:retire", source.app, check=True)  # recovery after the killed deploy
+    assert _formation(server, source.app) == ["web=1"]
+    assert _serving(server, source.app) == [("web.1", "v1")]
+    assert server.get(source.app)[1].startswith("Hello from paas! release=v1")
+    server.paas("ps:restart", source.app, check=True)
+    assert server.get(source.app)[1].startswith("Hello from paas! release=v1")
+
+
 def test_kill_9_of_the_background_retire_is_reaped_by_ps_retire(server, make_app):
     source = make_app("python")
     source.push()

@@ -105,8 +105,13 @@ def test_formation_defaults_scaling_and_seed():
     assert formation.get("web") == {"web": 1}
     formation.set_quantities("web", formation.parse_changes(["web=3", "worker=0"]))
     assert formation.get("web") == {"web": 3, "worker": 0}
+    # What a deploy plans with, written only when its release goes live.
+    assert formation.with_seed("web", {"web": 5, "clock": 1}) == {"clock": 1, "web": 3, "worker": 0}
+    assert formation.get("web") == {"web": 3, "worker": 0}
     formation.seed("web", {"web": 5, "clock": 1})  # hand-scaled types keep their value
     assert formation.get("web") == {"clock": 1, "web": 3, "worker": 0}
+    apps.create("api")
+    assert formation.with_seed("api", {"web": 0, "worker": 2}) == {"web": 0, "worker": 2}
 
 
 @pytest.mark.parametrize(
@@ -121,6 +126,7 @@ def test_formation_defaults_scaling_and_seed():
         (["Web=1"], "invalid process type 'Web': a lowercase letter first, then lowercase letters, "
                     "digits, '_' or '-', at most 30 characters"),
         (["a;b=1"], None),
+        (["release=1"], "'release' is the release phase: it runs once per deploy and cannot be scaled"),
     ],
 )
 def test_formation_refusals(items, message):

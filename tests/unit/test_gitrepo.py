@@ -83,3 +83,15 @@ def test_first_pushes_arriving_together_all_find_one_repo(paas_root, tmp_path):
     assert git(paths.repo("web"), "config", "receive.denyNonFastForwards") == "false"
     hooks = sorted(p.name for p in (paths.repo("web") / "hooks").iterdir() if not p.name.endswith(".sample"))
     assert hooks == ["pre-receive"], "no temporary hook file may be left behind"
+
+
+def test_a_repo_whose_creation_was_killed_is_finished_and_no_temporary_folder_stays(paas_root):
+    apps.create("web")
+    paths.repo("web").mkdir(parents=True)  # an older paas killed inside `git init`
+    (paths.repo("web") / "objects").mkdir()
+    gitrepo.ensure("web")
+    assert gitrepo.exists("web")
+    assert git(paths.repo("web"), "config", "core.logAllRefUpdates") == "true"
+    apps.create("api")
+    gitrepo.ensure("api")
+    assert sorted(p.name for p in paths.repos().iterdir()) == ["api.git", "web.git"]

@@ -160,28 +160,41 @@ def test_shared_holders_and_nested_holds_report_no_dead_holder(paas_root):
         assert (outer, nested) == (True, False)
 
 
-def test_a_recovery_that_fails_is_tried_again_by_the_next_holder(paas_root, monkeypatch):
-    """dockerd down when the next command finds a dead holder's leftovers: the command fails,
-    and the one after it (dockerd back) still puts them right."""
+def _left_by_a_killed_holder(recover_failure, monkeypatch):
+    """App demo whose lock a killed holder left; deploy.recover fails once with `recover_failure`.
+    Returns the list of apps recover was called for."""
     import paas
     from paas import apps
 
     apps.create("demo")
     paths.locks().mkdir(parents=True, exist_ok=True)
-    (paths.locks() / "app-demo.lock").write_text("pid 999999999")  # a holder killed mid-way
+    (paths.locks() / "app-demo.lock").write_text("pid 999999999")
     recoveries = []
 
     def recover(app, revive=True):
         recoveries.append(app)
         if len(recoveries) == 1:
-            raise ConnectionError("Docker is not answering")
+            raise recover_failure
 
     monkeypatch.setattr(paas.deploy, "recover", recover, raising=False)
-    with pytest.raises(ConnectionError):
+    with pytest.raises(type(recover_failure)):
         with locks.app_lock("demo"):
             pytest.fail("the command must not run on what a dead holder left")
-    with locks.app_lock("demo"):
-        pass
-    with locks.app_lock("demo"):
-        pass
+    for _ in range(2):
+        with locks.app_lock("demo"):
+            pass
+    return recoveries
+
+
+def test_a_recovery_dockerd_was_down_for_is_tried_again_by_the_next_holder(paas_root, monkeypatch):
+    from paas.errors import ServiceUnavailable
+
+    recoveries = _left_by_a_killed_holder(ServiceUnavailable("Docker is not answering"), monkeypatch)
     assert recoveries == ["demo", "demo"]  # tried again once, then done
+
+
+def test_a_recovery_that_fails_for_good_does_not_block_every_later_command(paas_root, monkeypatch):
+    from paas.errors import DeployFailed
+
+    recoveries = _left_by_a_killed_holder(DeployFailed("nginx -t refused the app's template"), monkeypatch)
+    assert recoveries == ["demo"]  # the next commands (a push of the fix) run

@@ -42,9 +42,11 @@ def clock(paas_root, monkeypatch):
     return fake, state
 
 
-def worker(started_at: str | None) -> RunningContainer:
+def worker(started_at: str | None, launched_ago: float = 0.3) -> RunningContainer:
+    """A worker Docker says it started at `started_at`; we asked for the start `launched_ago` s ago."""
     return RunningContainer(id="c1", name="worker-c1", app="web", process="worker", index=1, release=1,
-                            role="process", state="running", started_at=started_at)
+                            role="process", state="running", started_at=started_at,
+                            launched_at=100.0 - launched_ago)
 
 
 def stamp(seconds_ago: float) -> str:
@@ -65,6 +67,13 @@ def test_the_whole_settle_time_is_waited_without_a_start_time(clock):
         fake.slept = 0.0
         assert scheduler.check_one("web", worker(started_at), None, appjson.from_dict({}), settle=0.5).ok
         assert fake.slept == pytest.approx(0.5, abs=0.011)
+
+
+def test_a_dockerd_clock_running_ahead_cannot_cut_the_settle_time_short(clock):
+    fake, _ = clock
+    # Docker's clock says it started an hour ago; we asked for the start 0.1 s ago.
+    assert scheduler.check_one("web", worker(stamp(3600), launched_ago=0.1), None, appjson.from_dict({}), settle=0.5).ok
+    assert fake.slept == pytest.approx(0.4, abs=0.011)
 
 
 def test_a_container_that_stops_within_the_settle_time_fails(clock):

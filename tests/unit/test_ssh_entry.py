@@ -436,6 +436,29 @@ def test_first_push_creates_the_app_owned_by_the_pusher(keyring, door, git_calls
     assert door("alice", "apps:report fresh")[0] == 13
 
 
+@pytest.mark.parametrize("second, allowed", [("mallory", True), ("alice", False), ("root", True)])
+def test_a_first_push_that_loses_the_race_to_create_the_app_goes_on_as_a_push(second, allowed, keyring, door,
+                                                                                git_calls, monkeypatch):
+    """Two first pushes arrive together: both find no app, one creates it. The other is a push
+    to an app that exists (and mallory's now), not a failure."""
+    assert door("mallory", "git-receive-pack 'fresh.git'")[0] == 0  # the one that won
+    real_find, looked = apps.find, []
+
+    def find_as_a_moment_ago(name):  # the other push looked before the app was created
+        looked.append(name)
+        return None if len(looked) == 1 else real_find(name)
+
+    monkeypatch.setattr(apps, "find", find_as_a_moment_ago)
+    code, out, err = door(second, "git-receive-pack 'fresh.git'")
+    if allowed:
+        assert code == 0, err
+        assert len(git_calls) == 2
+    else:
+        assert code == 13 and "no access to app 'fresh'" in err
+        assert len(git_calls) == 1
+    assert apps.get("fresh").owner == "mallory"
+
+
 def test_no_autocreate_refuses_push_to_a_new_app(keyring, door, git_calls):
     assert door("root", "apps:set --global autocreate false")[0] == 0
     code, out, err = door("mallory", "git-receive-pack 'fresh'")
