@@ -1,14 +1,20 @@
-"""Merged app logs: one thread per container feeding one queue, prefixed `web.1 |`.
+"""Merged app logs, prefixed `web.1 |`: the last N lines of all containers in time order,
+then (with follow) each container's new lines as they come, new containers included.
 
-With follow, new containers (redeploys, scale changes) are picked up as they appear.
+Docker stamps every line (RFC 3339, nanoseconds). History is read stamped from every
+container at once and merged by stamp; following then starts each container just after
+the last line shown of it, so nothing is shown twice or lost in between.
 """
 
 from __future__ import annotations
 
+import datetime
 import queue
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Iterator
 
 from paas import console
 
@@ -22,18 +28,72 @@ def _prefix(label: str, colour_index: int) -> str:
     return text
 
 
-def _pump(container, follow: bool, lines: int, out: queue.Queue, since: int | None) -> None:
-    from paas.runtime import docker_api
+def sort_key(stamp: str) -> str:
+    """A stamp as text that sorts in time order (fractions padded to nanoseconds)."""
+    whole, _, fraction = stamp.removesuffix("Z").partition(".")
+    return f"{whole}.{fraction.ljust(9, '0')}"
 
-    label = f"{container.process}.{container.index}"
+
+def split_stamp(raw: bytes) -> tuple[str, str]:
+    """(stamp, text) of one line docker gave with timestamps=True."""
+    stamp, _, text = raw.decode("utf-8", "replace").partition(" ")
+    return stamp, text
+
+
+def epoch(stamp: str) -> float | None:
+    try:
+        return datetime.datetime.fromisoformat(stamp).timestamp()
+    except ValueError:
+        return None
+
+
+def _lines(chunks) -> Iterator[bytes]:
     buffer = b""
-    for chunk in docker_api.stream_logs(container.id, follow=follow, tail=lines, since=since):
+    for chunk in chunks:
         buffer += chunk
         *complete, buffer = buffer.split(b"\n")
-        for line in complete:
-            out.put((label, line.decode("utf-8", "replace")))
+        yield from complete
     if buffer:
-        out.put((label, buffer.decode("utf-8", "replace")))
+        yield buffer
+
+
+def label_of(container) -> str:
+    return f"{container.process}.{container.index}"
+
+
+def history(containers, lines: int) -> tuple[list[tuple[str, str, str]], dict[str, str]]:
+    """The last `lines` lines of all `containers` together, oldest first, as (stamp, label,
+    text); and per container id the stamp of the newest line read of it (where following
+    picks up: a line read but cut from the last `lines` is not shown later either)."""
+    from paas.runtime import docker_api
+
+    if lines <= 0 or not containers:
+        return [], {}
+
+    def read(container):
+        raw = docker_api.stream_logs(container.id, follow=False, tail=lines, timestamps=True)
+        return [(*split_stamp(line), container) for line in _lines(raw)]
+
+    with ThreadPoolExecutor(max_workers=min(10, len(containers))) as pool:
+        found = [entry for entries in pool.map(read, containers) for entry in entries]
+    found.sort(key=lambda entry: sort_key(entry[0]))
+    newest = {container.id: stamp for stamp, _, container in found}  # sorted: the last one wins
+    return [(stamp, label_of(container), text) for stamp, text, container in found[-lines:]], newest
+
+
+def _follow(container, after: str | None, since: float, out: queue.Queue) -> None:
+    """New lines of one container: those stamped after `after` (the newest one read of it),
+    or, for a container with nothing read yet, those since `since` (the command's start)."""
+    from paas.runtime import docker_api
+
+    label = label_of(container)
+    start = epoch(after) if after else None
+    chunks = docker_api.stream_logs(container.id, follow=True, tail="all", timestamps=True,
+                                    since=start if start is not None else since)
+    for line in _lines(chunks):
+        stamp, text = split_stamp(line)
+        if after is None or sort_key(stamp) > sort_key(after):
+            out.put((label, text))
     out.put((label, None))
 
 
@@ -44,42 +104,47 @@ def show(app: str, follow: bool, lines: int, process: str | None) -> None:
         found = docker_api.list_containers(app)
         return [c for c in found if c.role == "process" and (process is None or c.process == process)]
 
-    out: queue.Queue = queue.Queue()
-    seen: set[str] = set()
-    active = 0
-    colours: dict[str, int] = {}
-    started = int(time.time())
-
-    def attach(containers, history: bool) -> int:
-        count = 0
-        for container in containers:
-            if container.id in seen:
-                continue
-            seen.add(container.id)
-            threading.Thread(
-                target=_pump, args=(container, follow, lines if history else 0, out, None if history else started),
-                daemon=True,
-            ).start()
-            count += 1
-        return count
-
-    active += attach(wanted(), history=True)
-    if not follow and active == 0:
+    started = time.time()
+    containers = wanted()
+    if not containers and not follow:
         console.out(f"{app} has no containers to read logs from")
         return
+    colours: dict[str, int] = {}
+
+    def write(label: str, text: str) -> None:
+        colour = colours.setdefault(label, len(colours))
+        sys.stdout.write(f"{_prefix(label, colour)} {text}\n")
+
+    shown, newest = history(containers, lines)
+    for _, label, text in shown:
+        write(label, text)
+    sys.stdout.flush()
+    if follow:
+        _follow_all(wanted, containers, started, newest, write)
+
+
+def _follow_all(wanted, containers, started: float, newest: dict[str, str], write) -> None:
+    """Every container's new lines as they come, new containers included, until interrupted."""
+    out: queue.Queue = queue.Queue()
+    seen: set[str] = set()
+
+    def attach(found) -> None:
+        for container in found:
+            if container.id not in seen:
+                seen.add(container.id)
+                threading.Thread(target=_follow, args=(container, newest.get(container.id), started, out),
+                                 daemon=True).start()
+
+    attach(containers)
     last_scan = time.monotonic()
-    while active > 0 or follow:
+    while True:
         try:
-            label, line = out.get(timeout=0.5)
-        except queue.Empty:
-            label = None
-        if label is not None:
-            if line is None:
-                active -= 1
-            else:
-                colour = colours.setdefault(label, len(colours))
-                sys.stdout.write(f"{_prefix(label, colour)} {line}\n")
+            label, text = out.get(timeout=0.5)
+            if text is not None:  # None: that container's stream ended
+                write(label, text)
                 sys.stdout.flush()
-        if follow and time.monotonic() - last_scan > 1.0:
+        except queue.Empty:
+            pass
+        if time.monotonic() - last_scan > 1.0:
             last_scan = time.monotonic()
-            active += attach(wanted(), history=False)
+            attach(wanted())

@@ -316,10 +316,10 @@ def log_tail(container_id: str, lines: int = 50) -> str:
     return data.decode("utf-8", "replace")
 
 
-def stream_logs(container_id: str, follow: bool, tail: int | str, since=None) -> Iterator[bytes]:
+def stream_logs(container_id: str, follow: bool, tail: int | str, since=None, timestamps: bool = False) -> Iterator[bytes]:
     try:
         container = client().containers.get(container_id)
-        yield from container.logs(stream=True, follow=follow, tail=tail, timestamps=False, since=since)
+        yield from container.logs(stream=True, follow=follow, tail=tail, timestamps=timestamps, since=since)
     except _errors().NotFound:
         return
 

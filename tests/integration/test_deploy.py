@@ -205,11 +205,14 @@ def test_logs_merge_containers_and_follow_across_a_redeploy(server, make_app):
     source = make_app("python")
     source.push()
     server.paas("ps:scale", source.app, "web=2", check=True)
-    for _ in range(6):
-        server.get(source.app, "/?from-logs-test")
+    for seq in range(8):  # round robin: the lines alternate between web.1 and web.2
+        server.get(source.app, f"/?from-logs-test={seq}")
     shown = server.paas("logs", source.app, "-n", "50", check=True).stdout
     assert "web.1 |" in shown and "web.2 |" in shown
-    assert "GET /?from-logs-test" in shown
+    order = [int(line.split("from-logs-test=")[1].split()[0]) for line in shown.splitlines() if "from-logs-test=" in line]
+    assert order == list(range(8)), "history is merged in time order across containers"
+    last = server.paas("logs", source.app, "-n", "3", check=True).stdout.splitlines()
+    assert len(last) == 3 and "from-logs-test=7" in last[-1], "-n counts lines of all containers together"
 
     follower = subprocess.Popen([*PAAS, "logs", source.app, "-t", "-n", "0"], env=server.env,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
