@@ -16,7 +16,7 @@ from paas.errors import InvalidInput, NotFound
 def logs(
     app_name: AppArg,
     tail: Annotated[bool, typer.Option("-t", "--tail", help="Keep following, across deploys")] = False,
-    lines: Annotated[int, typer.Option("-n", "--num", help="Lines of history, all containers together")] = 100,
+    lines: Annotated[int, typer.Option("-n", "--num", min=0, help="Lines of history, all containers together")] = 100,
     process: Annotated[Optional[str], typer.Option("--ps", help="Only this process type")] = None,
 ) -> None:
     """App logs, every container merged and prefixed `web.1 |`."""
