@@ -28,13 +28,18 @@ ALLOWED = {
 }
 
 
+SPACE = " \t\r\n"  # nginx's separators; other whitespace (a form feed, say) is part of a word
+UNESCAPED = {'"': '"', "'": "'", "\\": "\\", "t": "\t", "r": "\r", "n": "\n"}
+
+
 def statements(text: str) -> list[tuple[str, list[str], str | None]]:
     """(directive, arguments, enclosing block) for every statement and block opener.
 
     Tokenised the way nginx does it (ngx_conf_read_token): `#` starts a comment and quotes
-    start a string only at the beginning of a word, `\\` escapes the next character, and a
-    quoted string must be followed by a separator. Any mismatch would let a template hide a
-    directive from this check, so anything unusual is refused.
+    start a string only at the beginning of a word; inside a word `{` right after `$` (as in
+    `${name}`) and `}` are part of the word; `\\` escapes the next character; a quoted string
+    must be followed by a separator. Any mismatch would let a template hide a directive from
+    this check, so anything unusual is refused.
     """
     result: list[tuple[str, list[str], str | None]] = []
     blocks: list[str] = []
@@ -42,7 +47,7 @@ def statements(text: str) -> list[tuple[str, list[str], str | None]]:
     i, n = 0, len(text)
     while i < n:
         ch = text[i]
-        if ch.isspace():
+        if ch in SPACE:
             i += 1
         elif ch == "#":
             end = text.find("\n", i)
@@ -67,25 +72,50 @@ def statements(text: str) -> list[tuple[str, list[str], str | None]]:
             while end < n and text[end] != ch:
                 if text[end] == "\\" and end + 1 < n:
                     end += 1
-                word.append(text[end])
+                    word.append(_unescaped(text[end]))
+                else:
+                    word.append(text[end])
                 end += 1
             if end >= n:
                 raise InvalidInput("nginx.conf.j2: unterminated quote")
-            if end + 1 < n and not (text[end + 1].isspace() or text[end + 1] in ";{}"):
+            if end + 1 < n and not (text[end + 1] in SPACE or text[end + 1] in ";{}"):
                 raise InvalidInput("nginx.conf.j2: a quoted string must be followed by a space or ';'")
             tokens.append("".join(word))
             i = end + 1
         else:
-            word = []
-            while i < n and not text[i].isspace() and text[i] not in ";{}":
-                if text[i] == "\\" and i + 1 < n:
-                    i += 1
-                word.append(text[i])
-                i += 1
-            tokens.append("".join(word))
+            word, i = _word(text, i)
+            tokens.append(word)
     if tokens or blocks:
         raise InvalidInput("nginx.conf.j2: the last statement has no ';' or a block is not closed")
     return result
+
+
+def _unescaped(ch: str) -> str:
+    """What nginx makes of `\\` + ch: the character itself, a tab or newline, or both kept."""
+    return UNESCAPED.get(ch, "\\" + ch)
+
+
+def _word(text: str, i: int) -> tuple[str, int]:
+    """An unquoted word from text[i:], as nginx reads it, and where it ends."""
+    word: list[str] = []
+    variable = False  # just after a '$': a '{' there belongs to the word (`${name}`)
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text):
+            word.append(_unescaped(text[i + 1]))
+            variable = False
+            i += 2
+            continue
+        if ch == "{" and variable:
+            word.append(ch)
+            i += 1
+            continue
+        variable = ch == "$"
+        if ch in SPACE or ch in ";{":
+            break
+        word.append(ch)
+        i += 1
+    return "".join(word), i
 
 
 def check(text: str, app: str, listen: str, hosts: list[str] | tuple[str, ...] | None = None,
@@ -108,6 +138,10 @@ def check(text: str, app: str, listen: str, hosts: list[str] | tuple[str, ...] |
             raise InvalidInput(f"nginx.conf.j2: the directive {directive!r} is not allowed in an app's template",
                                hint="allowed: proxy_*, location, add_header, rewrite, return, gzip ... "
                                     "(no files, no logs, no other upstreams)")
+        if parent is None and directive not in ("server", "upstream"):
+            # At the top it would be an http-level setting: every other app's vhost inherits it.
+            raise InvalidInput(f"nginx.conf.j2: {directive!r} must be inside the app's server block",
+                               hint="only upstream and server blocks may stand at the top")
         if directive == "listen" and args != [listen]:
             # No parameters: proxy_protocol, backlog= and the like apply to every app on the port.
             raise InvalidInput(f"nginx.conf.j2: listen must be exactly {{{{ listen }}}} ({listen}), without parameters")

@@ -64,6 +64,24 @@ def test_templates_reaching_other_apps_or_the_whole_port_are_refused(bad, reason
 
 def test_statements_split_like_nginx():
     assert nginx_policy.statements('a "b;c" d; e { f; }') == [("a", ["b;c", "d"], None), ("e", [], None), ("f", [], "e")]
+    # Inside a word: `${` and `}` are the word's, a '"' is a character; escapes as nginx reads them.
+    assert nginx_policy.statements('a ${x}y z} q"r \\"s\\x;') == [("a", ["${x}y", "z}", 'q"r', '"s\\x'], None)]
+    # Only space, tab, CR and LF separate words.
+    assert nginx_policy.statements("a b\x0cc;") == [("a", ["b\x0cc"], None)]
+
+
+@pytest.mark.parametrize("directive", ["deny all", "add_header Set-Cookie x", "proxy_hide_header Set-Cookie",
+                                       "gzip on", "client_max_body_size 1k"])
+def test_settings_outside_the_server_block_are_refused(directive):
+    """At the top they would be http-level settings, inherited by every other app's vhost."""
+    with pytest.raises(InvalidInput, match="must be inside the app's server block"):
+        nginx_policy.check(f"{directive};\nserver {{ listen 8080; }}", "web", "8080")
+    nginx_policy.check(f"server {{ listen 8080; {directive}; }}", "web", "8080")
+
+
+def test_variables_in_braces_still_pass():
+    nginx_policy.check('server { listen 8080; location / { add_header X-Scheme "${scheme}-x"; '
+                       'return 301 ${scheme}://example.test$request_uri; } }', "web", "8080")
 
 
 @pytest.mark.parametrize("hidden", [
@@ -71,6 +89,9 @@ def test_statements_split_like_nginx():
     "server { listen 8080; add_header X b#; root /var/lib/paas;\n add_header Y c; }",  # '#' mid-word is no comment
     'server { listen 8080; add_header X a"; root /; add_header Y "b; }',    # '"' mid-word is no quote
     "server { listen 8080; location / { server 1.2.3.4:80; } }",
+    # '{' right after '$' belongs to the word, so the '#' after it is no comment either.
+    "server { listen 8080; location /l/ {\n gzip_types a${# ; location /f/ { alias /; } }\n}",
+    "server { listen 8080; location /l/ {\n gzip_types ${#; root /;\n add_header Y z; } }",
 ])
 def test_tricks_that_hide_directives_from_a_naive_parser_are_refused(hidden):
     with pytest.raises(InvalidInput):
