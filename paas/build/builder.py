@@ -61,7 +61,9 @@ def build_release(app: str, sha: str, description: str | None = None) -> Release
         base = stack.require()
         if pack.name == "dockerfile":
             dockerfile_name = "Dockerfile"
-            port = dockerfile.dockerfile_metadata((source / "Dockerfile").read_text()).get("port")
+            text = (source / "Dockerfile").read_text(errors="replace")
+            _refuse_other_apps_images(app, text)
+            port = dockerfile.dockerfile_metadata(text).get("port")
         else:
             dockerfile.check_runtime(pack, source)
             text = dockerfile.render(pack, source, base)
@@ -100,6 +102,24 @@ def build_release(app: str, sha: str, description: str | None = None) -> Release
         if source is not None:
             shutil.rmtree(source, ignore_errors=True)
             Path(f"{source}.{GENERATED_DOCKERFILE}").unlink(missing_ok=True)
+
+
+def _refuse_other_apps_images(app: str, text: str) -> None:
+    """An app's own Dockerfile may start from public images and the stack, never from another
+    app's images: they share this host's image store, and their code is theirs."""
+    from paas.build import dockerfile_refs
+    from paas.runtime import docker_api
+
+    others = None
+    for name in dockerfile_refs.external_images(text):
+        local = docker_api.local_image(name)
+        if local is None:
+            continue  # not on this host: Docker pulls it like any public image
+        image_id, tags = local
+        others = releases.image_ids_of_other_apps(app) if others is None else others
+        if ({names.release_tag_app(tag) for tag in tags} - {None, app}) or image_id in others:
+            raise InvalidInput(f"the Dockerfile reads {name}, an image of another app on this server",
+                               hint=f"start from a public image or from {names.STACK_IMAGE}")
 
 
 def _check_nginx_template(app: str, template: str) -> None:

@@ -73,6 +73,20 @@ def image_exists(name: str) -> bool:
         return False
 
 
+def local_image(name: str) -> tuple[str, list[str]] | None:
+    """(id, tags) of the image `name` resolves to in the local store (a tag, an id or an id
+    prefix, as a build's FROM would find it); None when a build would have to pull it."""
+    try:
+        image = client().images.get(name)
+    except (_errors().ImageNotFound, _errors().InvalidRepository):
+        return None
+    except _errors().APIError as exc:
+        if exc.status_code in (400, 404):  # a reference Docker cannot parse: no local image either
+            return None
+        raise
+    return image.id, list(image.tags)
+
+
 def image_id(name: str) -> str:
     try:
         return client().images.get(name).id

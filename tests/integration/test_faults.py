@@ -295,6 +295,24 @@ def test_hostile_repos_are_refused_with_clear_messages(server, make_app, tmp_pat
     assert statuses == ["failed", "failed", "failed", "failed", "live"]
 
 
+def test_a_dockerfile_cannot_read_another_apps_image(server, make_app):
+    victim = make_app("python")
+    victim.push()
+    thief = make_app("dockerfile")
+    dockerfile = (thief.path / "Dockerfile").read_text()
+    for line in (f"COPY --from=paas/{victim.app}:v1 /app /srv/stolen",
+                 f"ARG BASE=paas/{victim.app}:v1\nFROM $BASE"):
+        text = dockerfile.replace("USER app", f"{line}\nUSER app") if line.startswith("COPY") else \
+            f"{line}\n" + dockerfile.split("\n", 3)[3]
+        thief.write("Dockerfile", text)
+        thief.commit("read the other app's image")
+        result = thief.push(check=False)
+        assert result.returncode != 0, text
+        assert f"the Dockerfile reads paas/{victim.app}:v1, an image of another app" in result.stderr
+    statuses = [r["status"] for r in json.loads(server.paas("releases", thief.app, "--format", "json").stdout)]
+    assert statuses == ["failed", "failed"]
+
+
 def test_a_full_build_disk_fails_cleanly(server, make_app):
     source = make_app("python")
     source.push()
