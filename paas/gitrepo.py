@@ -152,9 +152,13 @@ def export(app: str, sha: str) -> Path:
         with tarfile.open(archive) as tar:
             members = safe_members(tar.getmembers(), dest)
             if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4 adds its own checks
-                tar.extractall(dest, members=members, filter="data")
+                try:
+                    tar.extractall(dest, members=members, filter="data")
+                except tarfile.FilterError as exc:
+                    raise InvalidInput(f"refused to build: {exc}") from None
             else:
                 tar.extractall(dest, members=members)
+        refuse_links_leaving(dest)
     except BaseException:
         shutil.rmtree(dest, ignore_errors=True)
         raise
@@ -206,6 +210,21 @@ def safe_members(members: list[tarfile.TarInfo], dest: Path) -> list[tarfile.Tar
         elif not (member.isfile() or member.isdir()):
             raise InvalidInput(f"refused to build: {member.name!r} is a device or special file")
     return members
+
+
+def refuse_links_leaving(dest: Path) -> None:
+    """Every symlink of the extracted tree, resolved on disk (chains of links included), must
+    stay inside it. `safe_members` checks each link's own text; a link through other links
+    (`t -> a/b/s/../..` where `s` itself climbs) can only be judged once they all exist."""
+    root = Path(os.path.realpath(dest))
+    for folder, dirs, files in os.walk(dest):
+        for name in dirs + files:
+            path = Path(folder) / name
+            if path.is_symlink():
+                target = Path(os.path.realpath(path))
+                if target != root and root not in target.parents:
+                    raise InvalidInput(f"refused to build: the symlink {str(path.relative_to(dest))!r} "
+                                       f"leads outside the repo")
 
 
 def remove(app: str) -> None:

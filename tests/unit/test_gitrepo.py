@@ -95,3 +95,43 @@ def test_a_repo_whose_creation_was_killed_is_finished_and_no_temporary_folder_st
     apps.create("api")
     gitrepo.ensure("api")
     assert sorted(p.name for p in paths.repos().iterdir()) == ["api.git", "web.git"]
+
+
+def _chain_leaving_the_tree(work):
+    """The reviewer's chain: each link's own text stays inside, the chain leaves the tree."""
+    import os
+
+    deep = work / "a" / "b" / "c" / "d" / "e" / "f" / "g" / "h" / "i" / "j"
+    deep.mkdir(parents=True)
+    os.symlink("../" * 10, deep / "s")  # the tree's root, really
+    os.symlink("a/b/c/d/e/f/g/h/i/j/s/" + "../" * 11, work / "t")  # lexically a/b/..., on disk far above
+    os.symlink("t/etc/hostname", work / ".python-version")
+
+
+def test_symlink_chains_leaving_the_tree_are_refused_on_disk(tmp_path):
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    _chain_leaving_the_tree(tree)
+    with pytest.raises(InvalidInput, match="leads outside the repo"):
+        gitrepo.refuse_links_leaving(tree)
+    inside = tmp_path / "inside"
+    (inside / "sub").mkdir(parents=True)
+    (inside / "sub" / "f").write_text("x")
+    import os
+
+    os.symlink("sub/f", inside / "ok")
+    os.symlink("../sub", inside / "sub" / "loop")
+    gitrepo.refuse_links_leaving(inside)
+
+
+def test_an_exported_symlink_chain_leaving_the_tree_fails_the_build_clearly(pushed):
+    _, work = pushed
+    _chain_leaving_the_tree(work)
+    git(work, "add", ".")
+    git(work, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "chain")
+    git(work, "push", "-q", str(paths.repo("web")), "main")
+    sha = git(work, "rev-parse", "HEAD")
+    # Python's own tarfile filter (3.11.4 on) or paas's check on disk (Debian's 3.11.2) says so.
+    with pytest.raises(InvalidInput, match="refused to build: .*outside the (repo|destination)"):
+        gitrepo.export("web", sha)
+    assert list(paths.builds().iterdir()) == [], "nothing of the tree is left behind"
