@@ -9,6 +9,8 @@ from paas.identity import Actor
 # Commands any key may run without naming an app (apps:list shows only their apps).
 OPEN_COMMANDS = {"help", "apps:list", "apps:create", "events"}
 ADMIN_NAMESPACES = {"ssh-keys", "server", "stack", "cleanup"}
+# The build caps protect the host from every app's builds: an app's owner may read them only.
+ADMIN_COMMANDS = {"builder:set"}
 OWNER_ONLY = {"acl:add", "acl:remove", "apps:destroy", "apps:rename"}
 
 
@@ -16,7 +18,8 @@ def check(actor: Actor, command: str, app: str | None, args: list[str]) -> None:
     if actor.role == "admin":
         return
     namespace = command.split(":", 1)[0]
-    if namespace in ADMIN_NAMESPACES or "--global" in args or command == "domains:set-global":
+    if namespace in ADMIN_NAMESPACES or command in ADMIN_COMMANDS or "--global" in args \
+            or command == "domains:set-global":
         raise AccessDenied(f"{command} is for admins only")
     if app is None:
         if command in OPEN_COMMANDS:

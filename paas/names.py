@@ -28,6 +28,8 @@ LEGACY_NETWORK = "paas"
 NETWORK_OPTIONS = {"com.docker.network.bridge.enable_icc": "false"}
 STACK_IMAGE = "paas/stack:bookworm"
 
+MAX_CONFIG_VALUE = 256 * 1024  # bytes of one config value, UTF-8
+
 _APP_RE = re.compile(r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PROCESS_RE = re.compile(r"[a-z][a-z0-9_-]{0,29}")
@@ -66,8 +68,8 @@ def config_key(value: str) -> str:
 def config_value(key: str, value: str) -> str:
     if "\x00" in value:
         raise InvalidInput(f"the value of {key} contains a NUL byte, which no environment can hold")
-    if len(value.encode("utf-8", "surrogatepass")) > 256 * 1024:
-        raise InvalidInput(f"the value of {key} is larger than 256 KiB")
+    if len(value.encode("utf-8", "surrogatepass")) > MAX_CONFIG_VALUE:
+        raise InvalidInput(f"the value of {key} is larger than {MAX_CONFIG_VALUE // 1024} KiB")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:

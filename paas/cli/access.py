@@ -10,7 +10,7 @@ import typer
 
 from paas import access, apps, console, events, keys, releases
 from paas.cli.base import AppArg, Format, app, check_format, timestamp
-from paas.errors import InvalidInput
+from paas.errors import AccessDenied, InvalidInput
 
 KeyName = Annotated[str, typer.Argument(metavar="NAME")]
 
@@ -91,9 +91,12 @@ def events_command(
 
     check_format(fmt)
     actor = identity.current()
-    if app_name:
-        apps.get(app_name)
     visible = None if actor.role == "admin" else {a.name for a in lifecycle.visible_apps()}
+    if app_name:
+        if visible is not None and app_name not in visible:
+            # The same answer for an app that does not exist: never reveal which apps exist.
+            raise AccessDenied(f"you have no access to app {app_name!r}")
+        apps.get(app_name)
 
     def shown(items):
         # Non-admins see their apps' events and their own commands, nothing else.

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from paas import config, console, lifecycle
+from paas import config, console, lifecycle, names
 from paas.cli.base import Format, Global, app, app_or_global, check_format
 from paas.errors import InvalidInput
 
@@ -32,8 +32,14 @@ def _read_value_source(source: str) -> str:
         raise InvalidInput(f"{source}: over SSH only K=@- (standard input) can read a value",
                            hint="the paas laptop client reads K=@file on your machine and sends it")
     if source == "-":
+        # One byte past the limit is enough to refuse: a client streaming without end must not
+        # fill this process's memory first.
         stream = getattr(sys.stdin, "buffer", None)
-        data = stream.read() if stream is not None else sys.stdin.read().encode("utf-8", "surrogateescape")
+        limit = names.MAX_CONFIG_VALUE + 1
+        data = stream.read(limit) if stream is not None else sys.stdin.read(limit).encode("utf-8", "surrogateescape")
+        if len(data) > names.MAX_CONFIG_VALUE:
+            raise InvalidInput(f"standard input is larger than {names.MAX_CONFIG_VALUE // 1024} KiB, "
+                               "the most one config value may hold")
     else:
         try:
             data = Path(source).read_bytes()

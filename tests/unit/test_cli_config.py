@@ -331,3 +331,22 @@ def test_an_app_that_is_renamed_keeps_its_config_and_the_new_name_answers(cli, w
     cli("apps:rename", web, "site")
     ok(cli("config:get", "site", "A"), "1\n")
     assert apps.find("web") is None
+
+
+def test_endless_stdin_is_refused_after_the_limit_without_reading_it_all(web, state, subprocess_env):
+    """A client streaming without end: refused once one byte past 256 KiB has come."""
+    before = state()
+    proc = subprocess.Popen([sys.executable, "-m", "paas", "config:set", "web", "K=@-"], env=subprocess_env,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    sent = 0
+    try:
+        while proc.poll() is None and sent < 64 * 2**20:  # it must give up long before 64 MiB
+            proc.stdin.write(b"x" * 65536)
+            sent += 65536
+    except BrokenPipeError:
+        pass
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2, err.decode()
+    assert err == b" !     standard input is larger than 256 KiB, the most one config value may hold\n"
+    assert sent < 64 * 2**20
+    assert state() == before

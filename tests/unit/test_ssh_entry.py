@@ -320,6 +320,8 @@ MATRIX = [
     ("apps:set --global autocreate false", {"admin"}),
     ("apps:report other", {"admin"}),
     ("config:set other FLAVOUR=mint", {"admin"}),
+    ("builder:report web", ALLOWED_ALL),
+    ("builder:set web memory 64g", {"admin"}),  # the build caps protect the host from every app
 ]
 
 
@@ -382,6 +384,12 @@ def test_stranger_sees_no_events_of_other_apps(keyring, door):
     code, out, err = door("alice", "events --format json")
     shown = {e["app"] for e in json.loads(out)}
     assert "web" in shown and "other" not in shown
+    # Naming an app after an option (past the door's own app check) reveals nothing either.
+    hidden = door("mallory", "events -n 5 other")
+    missing = door("mallory", "events -n 5 nosuchapp")
+    assert hidden[0] == missing[0] == 13
+    assert hidden[2].replace("other", "X") == missing[2].replace("nosuchapp", "X")
+    assert door("alice", "events -n 5 web")[0] == 0
 
 
 # git over the door (git-receive-pack itself is stubbed: no sshd, no pack protocol) ------
