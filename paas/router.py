@@ -113,17 +113,10 @@ def render_app(route: Route, custom_template: str | None = None) -> str:
 
 
 def render_custom(template: str, variables: dict) -> str:
-    """An app's own nginx.conf.j2: sandboxed Jinja, then the directive allowlist."""
-    import jinja2
-    from jinja2.sandbox import SandboxedEnvironment
+    """An app's own nginx.conf.j2: sandboxed Jinja with limits, then the directive allowlist."""
+    from paas import nginx_policy, template_sandbox
 
-    from paas import nginx_policy
-
-    env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    try:
-        text = env.from_string(template).render(**variables)
-    except jinja2.TemplateError as exc:
-        raise InvalidInput(f"nginx.conf.j2 does not render: {exc}") from None
+    text = template_sandbox.render(template, variables)
     nginx_policy.check(text, variables["app"], variables["listen"], variables["hosts"], variables["upstreams"])
     return text
 

@@ -81,7 +81,7 @@ def build_release(app: str, sha: str, description: str | None = None) -> Release
             port = port or _exposed_port(tag)
         release = releases.update(
             app, release.version, status="pending", image=tag, image_id=image_id, buildpack=pack.name,
-            processes=processes, app_json={**manifest.raw, "_port": port or 5000,
+            processes=processes, app_json={**_without_paas_keys(manifest.raw), "_port": port or 5000,
                                            **({"_nginx_template": nginx_template} if nginx_template else {})},
         )
         console.step(f"Built {tag} in {time.monotonic() - started:.1f}s")
@@ -102,6 +102,12 @@ def build_release(app: str, sha: str, description: str | None = None) -> Release
         if source is not None:
             shutil.rmtree(source, ignore_errors=True)
             Path(f"{source}.{GENERATED_DOCKERFILE}").unlink(missing_ok=True)
+
+
+def _without_paas_keys(raw: dict) -> dict:
+    """app.json as the app wrote it, minus keys paas keeps there itself (`_port`,
+    `_nginx_template`): those come from the build, never from the app's own file."""
+    return {key: value for key, value in raw.items() if not key.startswith("_")}
 
 
 def _refuse_other_apps_images(app: str, text: str) -> None:

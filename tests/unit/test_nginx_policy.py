@@ -109,3 +109,9 @@ def test_the_build_refuses_a_template_with_a_hand_written_upstream(paas_root):
         builder._check_nginx_template("web", hand_written)
     builder._check_nginx_template("web", hand_written.replace("server 127.0.0.1:5000;",
                                                              "{% for u in upstreams %}server {{ u }};{% endfor %}"))
+
+
+def test_app_json_cannot_carry_a_template_past_the_build_check():
+    from paas.build import builder
+
+    assert builder._without_paas_keys({"name": "x", "_nginx_template": "evil", "_port": 1}) == {"name": "x"}
