@@ -29,6 +29,7 @@ NGINX = os.environ.get("PAAS_NGINX") or shutil.which("nginx") or "/usr/sbin/ngin
 DEFAULT_HTTP_PORT = 80
 # How long an old worker may finish its requests after a reload before nginx closes them.
 WORKER_SHUTDOWN_TIMEOUT = 60
+RELOAD_TAKEN_WAIT = 10  # seconds after a SIGHUP by which the old workers must be told to stop
 
 
 def prefix() -> Path:
@@ -211,10 +212,11 @@ def switch(staged: Staged, drain: bool = True, force: bool = False) -> None:
             try:
                 write_main()
                 reload(drain)
-            except (NginxDidNotStart, ProcessLookupError):
-                # nginx never took it (down and it would not start, or its master died just
-                # before the signal): the files go back to what served before, which is what a
-                # later start or reload must load. Once signalled, nginx runs the new files.
+            except (NginxDidNotStart, NginxKeptOldConfig, ProcessLookupError):
+                # nginx never took it (down and it would not start, its master died just
+                # before the signal, or it refused the config at the reload): the files go back
+                # to what served before, which is what a later start or reload must load. Once
+                # a reload was taken, nginx runs the new files.
                 _write_app_configs(previous)
                 write_main()
                 raise
@@ -261,6 +263,10 @@ def write_main() -> Path:
 
 class NginxDidNotStart(ServiceUnavailable):
     """nginx exited at once (its port taken, say): nothing of the new config is live."""
+
+
+class NginxKeptOldConfig(ServiceUnavailable):
+    """nginx passed `-t` but its master refused the config at the reload: the old one serves."""
 
 
 def master_pid() -> int | None:
@@ -319,11 +325,17 @@ def reload(drain: bool = True, drain_timeout: float = 30.0) -> None:
     # process on the host (hundreds with 50 apps, and this loop looks every 5 ms).
     old_workers = {worker: procs.parent_and_start(worker) for worker in procs.children(pid)}
     os.kill(pid, signal.SIGHUP)
-    deadline = time.monotonic() + drain_timeout
+    signalled = time.monotonic()
+    deadline = signalled + drain_timeout
     while time.monotonic() < deadline:
         alive = [w for w, seen in old_workers.items() if seen and procs.parent_and_start(w) == seen]
         if not alive or (not drain and all(_shutting_down(w) for w in alive)):
             return
+        if time.monotonic() - signalled > RELOAD_TAKEN_WAIT and not any(_shutting_down(w) for w in alive):
+            # A master that takes a new config tells its old workers to stop within ~0.1 s.
+            # Still none told: it refused the config (a failed bind, no memory to fork).
+            raise NginxKeptOldConfig(f"nginx kept its old configuration after the reload: "
+                                     f"see {prefix() / 'logs' / 'error.log'}")
         time.sleep(0.005)
 
 
