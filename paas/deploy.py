@@ -397,6 +397,9 @@ def _scale_locked(app: str, changes: dict[str, int]) -> None:
     port = port_of(release)
     current = serving_containers(app)
     p = plan.plan_scale(app, release, wanted, current, port, limits_of(app, release.processes))
+    # A stop-first type's old containers may still await their retire (a scale to 0 a moment
+    # ago): they stop before its new ones start, as in a deploy.
+    scheduler.stop_all(_stale_of_types(app, _stop_first_types(app, p.start)), int(settings.get("ps", app, "stop-timeout")))
     new = _start_and_check(app, release, list(p.start), port, manifest_of(release)) if p.start else []
     new_ids = {c.id for c in new}
     kept_web = [c for c in p.keep if c.process == "web"] + [c for c in new if c.process == "web"]
@@ -503,6 +506,10 @@ def route_serving(app: str) -> None:
     if live is not None and "web" in live.processes:
         web = [c for c in serving_containers(app) if c.process == "web" and c.state == "running"]
         route(app, web, has_web=serves_web(live, formation.get(app)), release=live, force=True)
+    elif router.current_app_config(app) is not None:
+        # Nothing live with a web type, yet a vhost: a killed deploy's switch left it pointing
+        # at containers that are about to stop (their addresses then free for other apps).
+        route(app, [], has_web=False, force=True)
 
 
 def recover(app: str, revive: bool = True) -> None:

@@ -245,6 +245,30 @@ def test_the_formation_of_a_release_that_never_went_live_is_not_applied(server, 
     assert server.get(source.app)[1].startswith("Hello from paas! release=v1")
 
 
+def test_a_stop_first_worker_scaled_down_and_up_again_never_runs_twice(server, make_app):
+    source = deploy_singleton_worker(server, make_app)
+    server.paas("ps:scale", source.app, "worker=0", check=True)  # its worker awaits the retire's drain
+    server.paas("ps:scale", source.app, "worker=1", check=True)
+    assert len(_docker_ps(source.app, "label=paas.process=worker")) == 1
+
+
+def test_recovery_removes_a_vhost_a_killed_deploy_left_for_a_release_that_never_went_live(server, make_app):
+    source = make_app("python")
+    source.write("Procfile", "worker: sh -c 'exec sleep 600'\n")
+    source.commit("a worker-only app")
+    source.push()
+    assert server.get(source.app)[0] == 404  # no web type, no vhost
+    source.write("Procfile", "web: gunicorn --bind 0.0.0.0:$PORT app:app\nworker: sh -c 'exec sleep 600'\n")
+    source.commit("add a web type")
+    source.git("push", "paas", "HEAD:refs/heads/web")  # stored, not deployed
+    _kill_deploy_at(server, source.app, "switched", "deploy", "web")
+    assert server.get(source.app)[0] == 200  # the killed deploy's vhost routes to its web.1
+
+    server.paas("ps:retire", source.app, check=True)  # recovery: that release never went live
+    assert server.get(source.app)[0] == 404
+    assert not (server.root / "nginx" / "apps" / f"{source.app}.conf").exists()
+
+
 def test_kill_9_of_the_background_retire_is_reaped_by_ps_retire(server, make_app):
     source = make_app("python")
     source.push()
