@@ -224,10 +224,9 @@ def activate(app: str, release: Release, release_phase: bool = True, only: set[s
         for change in staged:  # not switched to
             router.discard(change)
         serving.add_remove(app, set(), new_ids)
-        if route_switched:
-            router.apply({app: previous_vhost})
-        scheduler.stop_all(new, 0)
-        _restart_stopped(app, stopped)
+        if _route_put_back(app, lambda: router.apply({app: previous_vhost}) if route_switched else None):
+            scheduler.stop_all(new, 0)
+            _restart_stopped(app, stopped)
         raise
     console.step(f"{app} {release.tag} is live ({time.monotonic() - started_at:.1f}s)")
     from paas import lifecycle
@@ -409,15 +408,17 @@ def _scale_locked(app: str, changes: dict[str, int]) -> None:
     with store.transaction():
         serving.add_remove(app, new_ids, set())
         formation.set_quantities(app, changes)
+    routed = any(c.process == "web" for c in (*p.start, *p.stop))
     try:
-        if any(c.process == "web" for c in (*p.start, *p.stop)):
+        if routed:
             route(app, kept_web, has_web=serves_web(release, wanted), drain=False)
     except BaseException:
         # A scale that did not happen is not recorded: the next deploy would repeat the failure.
         with store.transaction():
             serving.add_remove(app, set(), new_ids)
             formation.set_quantities(app, {process: before.get(process, 0) for process in changes})
-        scheduler.stop_all(new, 0)
+        if _route_put_back(app, lambda: route_serving(app) if routed else None):
+            scheduler.stop_all(new, 0)
         raise
     failpoints.reached("switched")
     serving.add_remove(app, set(), {c.id for c in p.stop})
@@ -429,6 +430,20 @@ def _scale_locked(app: str, changes: dict[str, int]) -> None:
 
 def _scalable(release: Release) -> list[str]:
     return sorted(p for p in release.processes if p not in plan.ONE_OFF_TYPES)
+
+
+def _route_put_back(app: str, put_back) -> bool:
+    """Undo a route change while a command fails; False if that failed too. nginx may then
+    still route to the failed command's new containers: they keep running, and the next
+    command on the app recovers (route from what serves, then stop the rest)."""
+    try:
+        put_back()
+        return True
+    except Exception as exc:
+        console.error(f"could not put the previous route back: {getattr(exc, 'message', exc)}",
+                      "the next command on this app puts it right")
+        locks.recover_later(app)
+        return False
 
 
 def _require_process_types(release: Release, types: list[str]) -> None:

@@ -79,6 +79,12 @@ def _holder(fd: int) -> str:
     return "another command"
 
 
+def recover_later(app: str) -> None:
+    """The app lock's note stays when this holder lets go: the next command on the app runs
+    deploy.recover first (for a failure whose own undo could not finish)."""
+    _unrecovered.add(f"app-{app}")
+
+
 @contextlib.contextmanager
 def app_lock(app: str, wait: float | None = None, revive: bool = True) -> Iterator[None]:
     """The app's lock. On entry, if its last holder died holding it (a command killed mid-way),

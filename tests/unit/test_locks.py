@@ -198,3 +198,21 @@ def test_a_recovery_that_fails_for_good_does_not_block_every_later_command(paas_
 
     recoveries = _left_by_a_killed_holder(DeployFailed("nginx -t refused the app's template"), monkeypatch)
     assert recoveries == ["demo"]  # the next commands (a push of the fix) run
+
+
+def test_a_command_that_could_not_undo_its_route_change_leaves_the_recovery_to_the_next(paas_root, monkeypatch):
+    import paas
+    from paas import apps
+
+    apps.create("demo")
+    recoveries = []
+    monkeypatch.setattr(paas.deploy, "recover", lambda app, revive=True: recoveries.append(app), raising=False)
+    with pytest.raises(RuntimeError):
+        with locks.app_lock("demo"):
+            locks.recover_later("demo")  # as deploy._route_put_back does when nginx cannot be put back
+            raise RuntimeError("the deploy failed")
+    with locks.app_lock("demo"):
+        pass
+    with locks.app_lock("demo"):
+        pass
+    assert recoveries == ["demo"]
