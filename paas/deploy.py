@@ -217,7 +217,8 @@ def activate(app: str, release: Release, release_phase: bool = True, only: set[s
             serving.replace(app, new_ids | {c.id for c in kept})
             formation.seed(app, manifest.formation)
             releases.mark_live(app, release.version)
-            apps.set_stopped(app, False)
+            if only is None:  # `ps:restart APP worker` on a stopped app starts its workers only
+                apps.set_stopped(app, False)
     except BaseException:
         # Before "live", nothing may change: drop the new containers, put the old route back.
         _mark_failed(app, release)
@@ -391,6 +392,10 @@ def _scale_locked(app: str, changes: dict[str, int]) -> None:
         console.detail("Not deployed yet: the formation applies at the first deploy")
         return
     _require_process_types(release, list(changes))
+    if apps.get(app).stopped:
+        formation.set_quantities(app, changes)
+        console.detail(f"{app} is stopped (ps:stop): the formation applies at ps:start {app}")
+        return
     before = formation.get(app)
     wanted = {**before, **changes}
     port = port_of(release)
@@ -422,8 +427,6 @@ def _scale_locked(app: str, changes: dict[str, int]) -> None:
         raise
     failpoints.reached("switched")
     serving.add_remove(app, set(), {c.id for c in p.stop})
-    if new:
-        apps.set_stopped(app, False)
     if p.stop:  # retired like a deploy's old containers: drained first, in the background
         schedule_retire(app)
 

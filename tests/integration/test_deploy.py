@@ -358,10 +358,17 @@ def test_workers_restart_enter_stop_start_and_a_failed_stop_first_deploy(server,
     restored = server.paas("ps:restore", source.app, check=True)
     assert "stopped with ps:stop and stays so" in restored.stdout
     assert server.get(source.app)[0] == 503 and serving_by_process(server, source.app) == {}
+    # A scale while stopped is recorded for ps:start; restarting one type starts only that one.
+    scaled = server.paas("ps:scale", source.app, "web=2", check=True)
+    assert "the formation applies at ps:start" in scaled.stderr + scaled.stdout
+    assert serving_by_process(server, source.app) == {}
+    server.paas("ps:restart", source.app, "worker", check=True)
+    assert "stays so" in server.paas("ps:restore", source.app, check=True).stdout
+    assert sorted(serving_by_process(server, source.app)) == ["worker.1"] and server.get(source.app)[0] == 503
     server.paas("ps:start", source.app, check=True)
     assert server.get(source.app)[0] == 200
     server.paas("ps:restore", source.app, check=True)
-    assert sorted(serving_by_process(server, source.app)) == ["web.1", "worker.1"]
+    assert sorted(serving_by_process(server, source.app)) == ["web.1", "web.2", "worker.1"]
 
 
 def test_web_zero_has_no_vhost_until_scaled_back(server, make_app):
