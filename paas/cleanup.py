@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from paas import apps, names, releases, store
+from paas import apps, names, paths, releases, store
 
 DEFAULT_KEEP = 5
 
@@ -86,4 +86,4 @@ def prune_all() -> dict:
         if gone:
             removed[row["app"]] = gone
     dangling = docker_api.prune_dangling()
-    return {"images": removed, "dangling_layers": dangling}
+    return {"images": removed, "dangling_layers": dangling, "abandoned_builds": paths.remove_abandoned_builds()}

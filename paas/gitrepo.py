@@ -145,7 +145,7 @@ def branch_head(app: str, branch: str) -> str | None:
 def export(app: str, sha: str) -> Path:
     """Extract the tree at `sha` into a fresh build folder (no .git, no links leaving it)."""
     check_tree_size(app, sha)
-    dest = Path(tempfile.mkdtemp(prefix=f"{app}-", dir=paths.builds()))
+    dest = paths.new_build_folder(app)
     archive = dest.with_suffix(".tar")
     try:
         _archive(app, sha, archive)

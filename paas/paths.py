@@ -55,6 +55,33 @@ def builds() -> Path:
     return sub("builds")
 
 
+def new_build_folder(label: str) -> Path:
+    """A fresh folder under builds/, named after this process so that what a killed build
+    left (a tree or a tarball of up to 512 MiB) can be told from a running build's."""
+    import tempfile
+
+    remove_abandoned_builds()
+    return Path(tempfile.mkdtemp(prefix=f"pid{os.getpid()}-{label}-", dir=builds()))
+
+
+def remove_abandoned_builds() -> int:
+    """Remove what builds of processes that are gone left under builds/; how many entries."""
+    import shutil
+
+    from paas import procs
+
+    removed = 0
+    for entry in builds().iterdir():
+        pid = entry.name.removeprefix("pid").split("-", 1)[0]
+        if entry.name.startswith("pid") and pid.isdigit() and int(pid) != os.getpid() and not procs.running(int(pid)):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 def run() -> Path:
     return sub("run")
 

@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -75,7 +74,7 @@ def build(force: bool = False) -> str:
     if shutil.which("debootstrap") is None:
         raise ServiceUnavailable("debootstrap is not installed", hint="run scripts/bootstrap, or apt-get install debootstrap")
     started = time.monotonic()
-    workdir = Path(tempfile.mkdtemp(prefix="stack-", dir=paths.builds()))
+    workdir = paths.new_build_folder("stack")
     rootfs = workdir / "rootfs"
     try:
         console.step(f"Bootstrapping Debian {SUITE} (minbase) with debootstrap")

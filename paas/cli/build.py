@@ -70,3 +70,5 @@ def cleanup(
     console.step(f"Removed {count} release image(s) and {result['dangling_layers']} dangling layer(s)")
     for name, tags in result["images"].items():
         console.detail(f"{name}: {', '.join(tags)}")
+    if result["abandoned_builds"]:
+        console.detail(f"Removed {result['abandoned_builds']} build folder(s) that killed builds left")

@@ -135,3 +135,19 @@ def test_an_exported_symlink_chain_leaving_the_tree_fails_the_build_clearly(push
     with pytest.raises(InvalidInput, match="refused to build: .*outside the (repo|destination)"):
         gitrepo.export("web", sha)
     assert list(paths.builds().iterdir()) == [], "nothing of the tree is left behind"
+
+
+def test_what_a_killed_build_left_goes_and_a_running_builds_stays(paas_root):
+    import os
+    import subprocess as sp
+
+    gone = sp.Popen(["true"])
+    gone.wait()
+    left = paths.builds() / f"pid{gone.pid}-web-abc"  # a tree a killed build left
+    (left / "src").mkdir(parents=True)
+    (paths.builds() / f"pid{gone.pid}-web-abc.tar").write_bytes(b"x")
+    running = paths.builds() / f"pid{os.getppid()}-api-def"  # a build still running elsewhere
+    running.mkdir()
+    mine = paths.new_build_folder("web")  # a new build removes what dead ones left
+    assert mine.name.startswith(f"pid{os.getpid()}-web-")
+    assert sorted(p.name for p in paths.builds().iterdir()) == sorted([running.name, mine.name])
