@@ -717,7 +717,7 @@ def _rename_records(old: str, new: str) -> None:
         # Until the old name's route and containers are gone (a kill may come first).
         db.execute("INSERT OR REPLACE INTO renamed_away (app, at) VALUES (?, ?)", (old, time.time()))
         _forget_renamed_away(new)  # an undone rename: back under this name
-    gitrepo.move(old, new)
+        gitrepo.move(old, new)  # in the transaction: a repo that cannot move undoes the rename
 
 
 def _forget_renamed_away(name: str) -> None:

@@ -98,7 +98,11 @@ def move(old_app: str, new_app: str) -> None:
     source, target = paths.repo(old_app), paths.repo(new_app)
     if source.exists():
         source.rename(target)
-        install_hook(target)
+        try:
+            install_hook(target)
+        except BaseException:
+            target.rename(source)  # all or nothing: the caller undoes its records
+            raise
 
 
 def install_hook(path: Path) -> None:

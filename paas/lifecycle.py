@@ -104,8 +104,9 @@ def rename_app(old: str, new: str) -> None:
             return
         from paas import gitrepo
 
-        apps.rename(old, new)
-        gitrepo.move(old, new)
+        with store.transaction():  # a repo that cannot move undoes the rename
+            apps.rename(old, new)
+            gitrepo.move(old, new)
 
 
 def destroy_app(name: str) -> None:

@@ -151,3 +151,17 @@ def test_what_a_killed_build_left_goes_and_a_running_builds_stays(paas_root):
     mine = paths.new_build_folder("web")  # a new build removes what dead ones left
     assert mine.name.startswith(f"pid{os.getpid()}-web-")
     assert sorted(p.name for p in paths.builds().iterdir()) == sorted([running.name, mine.name])
+
+
+def test_a_rename_whose_repo_cannot_move_changes_nothing(cli, monkeypatch):
+    apps.create("web")
+    gitrepo.ensure("web")
+
+    def disk_full(path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(gitrepo, "install_hook", disk_full)
+    with pytest.raises(OSError):
+        cli("apps:rename", "web", "site")
+    assert apps.find("web") is not None and apps.find("site") is None
+    assert gitrepo.exists("web") and not paths.repo("site").exists()
