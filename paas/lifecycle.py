@@ -111,13 +111,16 @@ def rename_app(old: str, new: str) -> None:
 
 def destroy_app(name: str) -> None:
     apps.get(name)
-    from paas import deploy
+    from paas import deploy, locks
 
-    deploy.teardown(name)
-    repo = paths.repo(name)
-    if repo.exists():
-        shutil.rmtree(repo)
-    apps.delete(name)
+    # All under the app's lock: a push waiting for it must find the app gone, not build an
+    # image for it between the teardown and the delete.
+    with locks.app_lock(name, revive=False):
+        deploy.teardown(name)
+        repo = paths.repo(name)
+        if repo.exists():
+            shutil.rmtree(repo)
+        apps.delete(name)
 
 
 def _change_config(target: str | None, write, verb: str, restart: bool) -> list[str]:
