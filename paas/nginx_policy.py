@@ -122,6 +122,9 @@ def check(text: str, app: str, listen: str, hosts: list[str] | tuple[str, ...] |
           upstreams: list[str] | tuple[str, ...] | None = None) -> None:
     """Refuse the rendered template unless every statement is allowed. `upstreams`: the app's
     own containers (ip:port), the only servers its upstream may name (None: not checked)."""
+    if "\r" in text or "\x00" in text:
+        # Nothing a vhost needs, and a CR ends a line for some readers but not for others.
+        raise InvalidInput("nginx.conf.j2: carriage returns and NUL bytes are not allowed")
     for directive, args, parent in statements(text):
         if directive == "server" and parent == "upstream":
             if not args or not re.fullmatch(r"[0-9]{1,3}(\.[0-9]{1,3}){3}:[0-9]{1,5}", args[0]) or any(

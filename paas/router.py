@@ -146,7 +146,7 @@ def check_config(main_conf: Path) -> None:
 def current_app_config(app: str) -> str | None:
     """The app's vhost as written now (None: it has none)."""
     path = app_config_path(app)
-    return path.read_text() if path.exists() else None
+    return _read_exactly(path) if path.exists() else None
 
 
 def _unchanged(changes: dict[str, str | None]) -> bool:
@@ -241,7 +241,14 @@ def discard(staged: Staged) -> None:
 
 
 def _app_configs() -> dict[str, str]:
-    return {path.stem: path.read_text() for path in sorted(apps_dir().glob("*.conf"))}
+    return {path.stem: _read_exactly(path) for path in sorted(apps_dir().glob("*.conf"))}
+
+
+def _read_exactly(path: Path) -> str:
+    """A config file as written, CRs included (read_text would make a CR a newline, and a
+    comment ended by it a live statement once the text is written back)."""
+    with path.open(newline="") as handle:
+        return handle.read()
 
 
 def _remove_abandoned_staging() -> None:
@@ -324,6 +331,8 @@ def reload(drain: bool = True, drain_timeout: float = 30.0) -> None:
     # Listed once: each later look reads only these workers' /proc entries, not every
     # process on the host (hundreds with 50 apps, and this loop looks every 5 ms).
     old_workers = {worker: procs.parent_and_start(worker) for worker in procs.children(pid)}
+    # Workers still finishing requests of an earlier reload say nothing about this one.
+    accepting = {w for w in old_workers if not _shutting_down(w)}
     os.kill(pid, signal.SIGHUP)
     signalled = time.monotonic()
     deadline = signalled + drain_timeout
@@ -331,9 +340,10 @@ def reload(drain: bool = True, drain_timeout: float = 30.0) -> None:
         alive = [w for w, seen in old_workers.items() if seen and procs.parent_and_start(w) == seen]
         if not alive or (not drain and all(_shutting_down(w) for w in alive)):
             return
-        if time.monotonic() - signalled > RELOAD_TAKEN_WAIT and not any(_shutting_down(w) for w in alive):
+        if time.monotonic() - signalled > RELOAD_TAKEN_WAIT and accepting and \
+                all(w in alive and not _shutting_down(w) for w in accepting):
             # A master that takes a new config tells its old workers to stop within ~0.1 s.
-            # Still none told: it refused the config (a failed bind, no memory to fork).
+            # None told: it refused the config (a failed bind, no memory to fork).
             raise NginxKeptOldConfig(f"nginx kept its old configuration after the reload: "
                                      f"see {prefix() / 'logs' / 'error.log'}")
         time.sleep(0.005)

@@ -92,6 +92,8 @@ def test_variables_in_braces_still_pass():
     # '{' right after '$' belongs to the word, so the '#' after it is no comment either.
     "server { listen 8080; location /l/ {\n gzip_types a${# ; location /f/ { alias /; } }\n}",
     "server { listen 8080; location /l/ {\n gzip_types ${#; root /;\n add_header Y z; } }",
+    # A comment ended by a CR only: a file read back with universal newlines would end it there.
+    "server { listen 8080; location /f/ { # x\r alias /; } }",
 ])
 def test_tricks_that_hide_directives_from_a_naive_parser_are_refused(hidden):
     with pytest.raises(InvalidInput):

@@ -16,10 +16,12 @@ from paas import router
 
 STAND_IN = """
 import os, signal, subprocess, sys, time
-signal.signal(signal.SIGHUP, signal.SIG_IGN if sys.argv[1] == "refuse" else
+signal.signal(signal.SIGHUP, signal.SIG_IGN if sys.argv[1].startswith("refuse") else
               lambda *a: [subprocess.Popen(["bash", "-c", "exec -a 'nginx: worker process is shutting down' sleep 60"]),
                           [os.kill(w.pid, signal.SIGKILL) for w in workers]])
 workers = [subprocess.Popen(["bash", "-c", "exec -a 'nginx: worker process' sleep 60"]) for _ in range(2)]
+if sys.argv[1] == "refuse-while-draining":  # a worker of an earlier reload still finishing requests
+    subprocess.Popen(["bash", "-c", "exec -a 'nginx: worker process is shutting down' sleep 60"])
 print("ready", flush=True)
 time.sleep(60)
 """
@@ -46,9 +48,10 @@ def master(paas_root):
         proc.wait()
 
 
-def test_a_reload_the_master_refuses_is_an_error(master, monkeypatch):
+@pytest.mark.parametrize("behaviour", ["refuse", "refuse-while-draining"])
+def test_a_reload_the_master_refuses_is_an_error(master, monkeypatch, behaviour):
     monkeypatch.setattr(router, "RELOAD_TAKEN_WAIT", 0.5)
-    master("refuse")
+    master(behaviour)
     began = time.monotonic()
     with pytest.raises(router.NginxKeptOldConfig, match="kept its old configuration"):
         router.reload(drain=False)
