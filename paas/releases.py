@@ -141,9 +141,11 @@ def to_dict(release: Release, with_config: bool = False) -> dict:
 
 
 def image_ids_of_other_apps(app: str) -> set[str]:
-    """Image ids of every other app's releases (an app's own Dockerfile must not read them)."""
+    """Image ids other apps built from their code (an app's own Dockerfile must not read
+    them). Images deployed as they are (`deploy --image nginx:alpine`) are not theirs."""
     app_id = apps.get(app).id
-    rows = store.query("SELECT DISTINCT image_id FROM releases WHERE app_id != ? AND image_id IS NOT NULL", (app_id,))
+    rows = store.query("SELECT DISTINCT image_id FROM releases WHERE app_id != ? AND image_id IS NOT NULL"
+                       " AND git_sha IS NOT NULL", (app_id,))
     own = store.query("SELECT DISTINCT image_id FROM releases WHERE app_id = ? AND image_id IS NOT NULL", (app_id,))
     # Apps built from identical trees share an image: one the app built itself is its own too.
     return {r["image_id"] for r in rows} - {r["image_id"] for r in own}

@@ -112,20 +112,35 @@ def _without_paas_keys(raw: dict) -> dict:
 
 def _refuse_other_apps_images(app: str, text: str) -> None:
     """An app's own Dockerfile may start from public images and the stack, never from another
-    app's images: they share this host's image store, and their code is theirs."""
+    app's images: they share this host's image store, and their code is theirs. Refused by
+    the name written (`paas/OTHER:...`, on the host or not yet) and by what a name resolves
+    to (another app's built image, whatever it is called), for the Dockerfile and for the
+    ONBUILD triggers its base images carry."""
     from paas.build import dockerfile_refs
     from paas.runtime import docker_api
 
-    others = None
-    for name in dockerfile_refs.external_images(text):
-        local = docker_api.local_image(name)
-        if local is None:
-            continue  # not on this host: Docker pulls it like any public image
-        image_id, tags = local
-        others = releases.image_ids_of_other_apps(app) if others is None else others
-        if ({names.release_tag_app(tag) for tag in tags} - {None, app}) or image_id in others:
+    others: set[str] | None = None
+
+    def check(name: str) -> None:
+        nonlocal others
+        owner = dockerfile_refs.names_app_image(name)
+        if owner is not None and owner not in (app, "stack"):
             raise InvalidInput(f"the Dockerfile reads {name}, an image of another app on this server",
                                hint=f"start from a public image or from {names.STACK_IMAGE}")
+        local = docker_api.local_image(name)
+        if local is None and docker_api.try_pull(name):  # the build would pull it anyway
+            local = docker_api.local_image(name)
+        if local is None:
+            return  # neither here nor pullable: the build says so
+        others = releases.image_ids_of_other_apps(app) if others is None else others
+        if local[0] in others:
+            raise InvalidInput(f"the Dockerfile reads {name}, an image of another app on this server",
+                               hint=f"start from a public image or from {names.STACK_IMAGE}")
+        for trigger_image in dockerfile_refs.onbuild_images(docker_api.image_config(name).get("OnBuild") or []):
+            check(trigger_image)
+
+    for name in dockerfile_refs.external_images(text):
+        check(name)
 
 
 def _check_nginx_template(app: str, template: str) -> None:
