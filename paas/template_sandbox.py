@@ -30,7 +30,12 @@ def render(template: str, variables: dict) -> str:
 
     env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     read_end, write_end = os.pipe()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        raise
     if pid == 0:  # the child: render, write, leave without running anything of the parent's
         status = 1
         try:
@@ -38,10 +43,10 @@ def render(template: str, variables: dict) -> str:
             _limit_self()
             try:
                 payload = b"ok\0" + env.from_string(template).render(**variables).encode("utf-8", "replace")
-            except jinja2.TemplateError as exc:
-                payload = b"error\0" + str(exc).encode("utf-8", "replace")
             except MemoryError:
                 payload = b"memory\0"
+            except Exception as exc:  # the template's own error (1/0 included), never a crash here
+                payload = b"error\0" + str(exc).encode("utf-8", "replace")
             with os.fdopen(write_end, "wb") as out:
                 out.write(payload[:MAX_OUTPUT + 16])
             status = 0

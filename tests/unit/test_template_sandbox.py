@@ -38,3 +38,8 @@ def test_a_template_that_would_fill_memory_is_refused():
 def test_an_output_too_big_for_a_config_is_refused():
     with pytest.raises(InvalidInput, match="more than 1 MiB"):
         template_sandbox.render('{% for i in range(3) %}{{ "x" * 500000 }}{% endfor %}', {})
+
+
+def test_any_error_of_the_template_is_reported_as_its_own():
+    with pytest.raises(InvalidInput, match="does not render: division by zero"):
+        template_sandbox.render("{{ 1 / 0 }}", {})
