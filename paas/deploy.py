@@ -217,8 +217,7 @@ def activate(app: str, release: Release, release_phase: bool = True, only: set[s
             serving.replace(app, new_ids | {c.id for c in kept})
             formation.seed(app, manifest.formation)
             releases.mark_live(app, release.version)
-            if only is None:  # `ps:restart APP worker` on a stopped app starts its workers only
-                apps.set_stopped(app, False)
+            apps.set_stopped(app, False)
     except BaseException:
         # Before "live", nothing may change: drop the new containers, put the old route back.
         _mark_failed(app, release)
@@ -474,6 +473,8 @@ def restart(app: str, process: str | None = None) -> None:
             raise NotFound(f"{app} is not deployed")
         if process is not None:
             _require_process_types(release, [process])
+            if apps.get(app).stopped:  # a stopped app runs nothing until all of it starts
+                raise InvalidInput(f"{app} is stopped (ps:stop)", hint=f"ps:start {app} starts every type")
         activate(app, release, release_phase=False, only=None if process is None else {process})
 
 
@@ -488,6 +489,7 @@ def stop(app: str) -> None:
         except BaseException:
             apps.set_stopped(app, False)  # nothing stopped: it still runs, and must after a reboot
             raise
+        failpoints.reached("stopping")
         serving.replace(app, set())
         scheduler.stop_all(running, int(settings.get("ps", app, "stop-timeout")))
 
@@ -540,6 +542,8 @@ def recover(app: str, revive: bool = True) -> None:
         return
     # A release phase (a migration, say) killed with its deploy must not run on beside the next.
     scheduler.stop_all(docker_api.list_containers(app, role="release"), 0)
+    if apps.get(app).stopped:  # a ps:stop killed before it let its containers go: finish it
+        serving.replace(app, set())
     serving.add_remove(app, set(), {c.id for c in _stale(app)})
     serving.add_remove(app, set(), {c.id for c in _superseded(app) + _beyond_formation(app)})
     if revive:

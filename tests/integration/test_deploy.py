@@ -362,9 +362,10 @@ def test_workers_restart_enter_stop_start_and_a_failed_stop_first_deploy(server,
     scaled = server.paas("ps:scale", source.app, "web=2", check=True)
     assert "the formation applies at ps:start" in scaled.stderr + scaled.stdout
     assert serving_by_process(server, source.app) == {}
-    server.paas("ps:restart", source.app, "worker", check=True)
+    refused = server.paas("ps:restart", source.app, "worker")
+    assert refused.returncode == 2 and "is stopped" in refused.stderr
     assert "stays so" in server.paas("ps:restore", source.app, check=True).stdout
-    assert sorted(serving_by_process(server, source.app)) == ["worker.1"] and server.get(source.app)[0] == 503
+    assert serving_by_process(server, source.app) == {} and server.get(source.app)[0] == 503
     server.paas("ps:start", source.app, check=True)
     assert server.get(source.app)[0] == 200
     server.paas("ps:restore", source.app, check=True)

@@ -269,6 +269,20 @@ def test_recovery_removes_a_vhost_a_killed_deploy_left_for_a_release_that_never_
     assert not (server.root / "nginx" / "apps" / f"{source.app}.conf").exists()
 
 
+def test_a_ps_stop_killed_before_it_stopped_the_containers_is_finished_by_the_next_command(server, make_app):
+    source = make_app("python")
+    source.push()
+    _kill_deploy_at(server, source.app, "stopping", "ps:stop")  # marked stopped, route 503, still running
+
+    server.paas("ps:retire", source.app, check=True)
+    assert server.get(source.app)[0] == 503
+    assert _serving(server, source.app) == []
+    assert wait_for(lambda: _docker_ps(source.app) == [], timeout=40)
+    assert "stays so" in server.paas("ps:restore", source.app, check=True).stdout
+    server.paas("ps:start", source.app, check=True)
+    assert server.get(source.app)[1].startswith("Hello from paas! release=v1")
+
+
 def test_kill_9_of_the_background_retire_is_reaped_by_ps_retire(server, make_app):
     source = make_app("python")
     source.push()
