@@ -183,7 +183,7 @@ def activate(app: str, release: Release, release_phase: bool = True, only: set[s
     # containers may still run: of a stop-first type, none may run beside the next ones.
     leftovers = _stale_of_types(app, stop_first)
     if stopped or leftovers:
-        scheduler.stop_all(stopped + leftovers, int(settings.get("ps", app, "stop-timeout")))
+        scheduler.stop_all(stopped + leftovers, _stop_timeout(app))
     has_web = serves_web(release, wanted)
     staged: list[router.Staged] = []
 
@@ -250,6 +250,15 @@ def _stop_first_types(app: str, specs) -> set[str]:
 def _stale_of_types(app: str, types: set[str]) -> list[RunningContainer]:
     """Stale containers of these process types (none asked: no Docker call)."""
     return [c for c in _stale(app) if c.process in types] if types else []
+
+
+def _stop_stale_of_stop_first(app: str, specs) -> None:
+    """Stop the stale containers of the stop-first types among `specs` before those start."""
+    scheduler.stop_all(_stale_of_types(app, _stop_first_types(app, specs)), _stop_timeout(app))
+
+
+def _stop_timeout(app: str) -> int:
+    return int(settings.get("ps", app, "stop-timeout"))
 
 
 def serves_web(release: Release, wanted: dict[str, int]) -> bool:
@@ -402,7 +411,7 @@ def _scale_locked(app: str, changes: dict[str, int]) -> None:
     p = plan.plan_scale(app, release, wanted, current, port, limits_of(app, release.processes))
     # A stop-first type's old containers may still await their retire (a scale to 0 a moment
     # ago): they stop before its new ones start, as in a deploy.
-    scheduler.stop_all(_stale_of_types(app, _stop_first_types(app, p.start)), int(settings.get("ps", app, "stop-timeout")))
+    _stop_stale_of_stop_first(app, p.start)
     new = _start_and_check(app, release, list(p.start), port, manifest_of(release)) if p.start else []
     new_ids = {c.id for c in new}
     kept_web = [c for c in p.keep if c.process == "web"] + [c for c in new if c.process == "web"]
@@ -491,7 +500,7 @@ def stop(app: str) -> None:
             raise
         failpoints.reached("stopping")
         serving.replace(app, set())
-        scheduler.stop_all(running, int(settings.get("ps", app, "stop-timeout")))
+        scheduler.stop_all(running, _stop_timeout(app))
 
 
 def _stale(app: str) -> list[RunningContainer]:
@@ -517,7 +526,7 @@ def _stop_after_drain(app: str, stale: list[RunningContainer]) -> None:
     still carry a request to them (including a switch made while the caller waited)."""
     if stale:
         router.wait_for_draining_workers()
-        scheduler.stop_all(stale, int(settings.get("ps", app, "stop-timeout")))
+        scheduler.stop_all(stale, _stop_timeout(app))
 
 
 def route_serving(app: str) -> None:
@@ -538,11 +547,12 @@ def recover(app: str, revive: bool = True) -> None:
     that are stale now, and stopping them first would fail every request meanwhile."""
     from paas.runtime import docker_api
 
-    if apps.find(app) is None:
+    found = apps.find(app)
+    if found is None:
         return
     # A release phase (a migration, say) killed with its deploy must not run on beside the next.
     scheduler.stop_all(docker_api.list_containers(app, role="release"), 0)
-    if apps.get(app).stopped:  # a ps:stop killed before it let its containers go: finish it
+    if found.stopped:  # a ps:stop killed before it let its containers go: finish it
         serving.replace(app, set())
     serving.add_remove(app, set(), {c.id for c in _stale(app)})
     serving.add_remove(app, set(), {c.id for c in _superseded(app) + _beyond_formation(app)})
@@ -592,7 +602,7 @@ def _start_missing(app: str) -> None:
         return
     console.step(f"Starting {len(specs)} container(s) of {live.tag} that a command killed mid-way removed")
     # Of a stop-first type, the dead command's own new containers must stop first.
-    scheduler.stop_all(_stale_of_types(app, _stop_first_types(app, specs)), int(settings.get("ps", app, "stop-timeout")))
+    _stop_stale_of_stop_first(app, specs)
     try:
         back = _start_and_check(app, live, specs, port, manifest_of(live))
     except Exception as exc:  # the command that found this goes on, and says how to retry
@@ -668,7 +678,7 @@ def rename_running(old: str, new: str) -> None:
         apps.require_free(new)
         old_containers = docker_api.list_containers(old)
         old_ids = {c.id for c in old_containers}
-        timeout = int(settings.get("ps", old, "stop-timeout"))
+        timeout = _stop_timeout(old)
         # A stop-first type must not run under both names at once.
         stopped = [c for c in old_containers
                    if c.role == "process" and settings.get("ps", old, "strategy", c.process) == "stop-first"]

@@ -16,9 +16,14 @@ DEFAULTS = {"web": 1}  # like Heroku: one web, no other process until asked
 
 
 def get(app: str) -> dict[str, int]:
+    return dict(sorted({**DEFAULTS, **_scaled(app)}.items()))
+
+
+def _scaled(app: str) -> dict[str, int]:
+    """The quantities recorded for the app (by hand, or seeded from app.json)."""
     app_id = apps.get(app).id
-    rows = store.query("SELECT process, quantity FROM formation WHERE app_id = ? ORDER BY process", (app_id,))
-    return dict(sorted({**DEFAULTS, **{r["process"]: r["quantity"] for r in rows}}.items()))
+    rows = store.query("SELECT process, quantity FROM formation WHERE app_id = ?", (app_id,))
+    return {r["process"]: r["quantity"] for r in rows}
 
 
 def shown(app: str, live: Release | None) -> dict[str, int]:
@@ -61,10 +66,8 @@ def set_quantities(app: str, changes: dict[str, int]) -> None:
 def with_seed(app: str, defaults: dict[str, int]) -> dict[str, int]:
     """The formation as it will be once `seed(app, defaults)` is recorded (a deploy records it
     only when its release goes live: a failed one must not change what the live one runs)."""
-    app_id = apps.get(app).id
-    rows = store.query("SELECT process FROM formation WHERE app_id = ?", (app_id,))
-    scaled = {r["process"] for r in rows}
-    return dict(sorted({**get(app), **{p: q for p, q in defaults.items() if p not in scaled}}.items()))
+    scaled = _scaled(app)
+    return dict(sorted({**DEFAULTS, **defaults, **scaled}.items()))
 
 
 def seed(app: str, defaults: dict[str, int]) -> None:

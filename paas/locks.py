@@ -103,9 +103,10 @@ def app_lock(app: str, wait: float | None = None, revive: bool = True) -> Iterat
             try:
                 deploy.recover(app, revive=revive)
             except (ServiceUnavailable, LockTimeout, KeyboardInterrupt):
-                # dockerd down, nginx busy, or the user gave up waiting: the next command recovers. Any other
-                # failure would fail every later command the same way, a push of a fix included.
-                _unrecovered.add(f"app-{app}")
+                # dockerd down, nginx busy, or the user gave up waiting: the next command
+                # recovers. Any other failure would fail every later command the same way,
+                # a push of a fix included.
+                recover_later(app)
                 raise
         yield
 

@@ -8,7 +8,6 @@ the last line shown of it, so nothing is shown twice or lost in between.
 
 from __future__ import annotations
 
-import datetime
 import queue
 import sys
 import threading
@@ -17,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
 
 from paas import console
+from paas.models import stamp_epoch, stamp_sort_key
 
 COLOURS = ("36", "33", "35", "32", "34", "31")
 
@@ -28,23 +28,10 @@ def _prefix(label: str, colour_index: int) -> str:
     return text
 
 
-def sort_key(stamp: str) -> str:
-    """A stamp as text that sorts in time order (fractions padded to nanoseconds)."""
-    whole, _, fraction = stamp.removesuffix("Z").partition(".")
-    return f"{whole}.{fraction.ljust(9, '0')}"
-
-
 def split_stamp(raw: bytes) -> tuple[str, str]:
     """(stamp, text) of one line docker gave with timestamps=True."""
     stamp, _, text = raw.decode("utf-8", "replace").partition(" ")
     return stamp, text
-
-
-def epoch(stamp: str) -> float | None:
-    try:
-        return datetime.datetime.fromisoformat(stamp).timestamp()
-    except ValueError:
-        return None
 
 
 def _lines(chunks) -> Iterator[bytes]:
@@ -76,7 +63,7 @@ def history(containers, lines: int) -> tuple[list[tuple[str, str, str]], dict[st
 
     with ThreadPoolExecutor(max_workers=min(10, len(containers))) as pool:
         found = [entry for entries in pool.map(read, containers) for entry in entries]
-    found.sort(key=lambda entry: sort_key(entry[0]))
+    found.sort(key=lambda entry: stamp_sort_key(entry[0]))
     newest = {container.id: stamp for stamp, _, container in found}  # sorted: the last one wins
     return [(stamp, label_of(container), text) for stamp, text, container in found[-lines:]], newest
 
@@ -87,12 +74,12 @@ def _follow(container, after: str | None, since: float, out: queue.Queue) -> Non
     from paas.runtime import docker_api
 
     label = label_of(container)
-    start = epoch(after) if after else None
+    start = stamp_epoch(after) if after else None
     chunks = docker_api.stream_logs(container.id, follow=True, tail="all", timestamps=True,
                                     since=start if start is not None else since)
     for line in _lines(chunks):
         stamp, text = split_stamp(line)
-        if after is None or sort_key(stamp) > sort_key(after):
+        if after is None or stamp_sort_key(stamp) > stamp_sort_key(after):
             out.put((label, text))
     out.put((label, None))
 

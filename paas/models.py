@@ -77,9 +77,8 @@ class RunningContainer:
 
     @property
     def created_key(self) -> str:
-        """`created` as text that sorts in time order: Docker trims the fraction's trailing zeros."""
-        whole, _, fraction = (self.created or "").removesuffix("Z").partition(".")
-        return f"{whole}.{fraction.ljust(9, '0')}"
+        """`created` as text that sorts in time order."""
+        return stamp_sort_key(self.created or "")
 
     @property
     def started_epoch(self) -> float | None:
@@ -87,10 +86,22 @@ class RunningContainer:
         (Docker then says year 1) or the time is unreadable."""
         if not self.started_at or self.started_at.startswith("0001"):
             return None
-        try:
-            return datetime.datetime.fromisoformat(self.started_at).timestamp()
-        except ValueError:
-            return None
+        return stamp_epoch(self.started_at)
+
+
+def stamp_sort_key(stamp: str) -> str:
+    """A Docker time (RFC 3339 in UTC) as text that sorts in time order: Docker trims the
+    fraction's trailing zeros, so it is padded back to nanoseconds."""
+    whole, _, fraction = stamp.removesuffix("Z").partition(".")
+    return f"{whole}.{fraction.ljust(9, '0')}"
+
+
+def stamp_epoch(stamp: str) -> float | None:
+    """A Docker time in seconds since the epoch (None if unreadable)."""
+    try:
+        return datetime.datetime.fromisoformat(stamp).timestamp()
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)

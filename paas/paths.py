@@ -72,8 +72,7 @@ def remove_abandoned_builds() -> int:
 
     removed = 0
     for entry in builds().iterdir():
-        pid = entry.name.removeprefix("pid").split("-", 1)[0]
-        if entry.name.startswith("pid") and pid.isdigit() and int(pid) != os.getpid() and not procs.running(int(pid)):
+        if entry.name.startswith("pid") and procs.left_behind(entry.name.removeprefix("pid").split("-", 1)[0]):
             if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry, ignore_errors=True)
             else:

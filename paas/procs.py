@@ -6,6 +6,7 @@ stays a zombie and still answers it.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -21,6 +22,12 @@ def _stat_fields(pid: int) -> list[str] | None:
 def running(pid: int | None) -> bool:
     """Alive and not a zombie."""
     return bool(pid) and parent_and_start(pid) is not None
+
+
+def left_behind(pid_text: str) -> bool:
+    """Whether `pid_text` (a pid a command put in a folder's name) names another process
+    that is gone: what that folder holds was left by a command killed mid-way."""
+    return pid_text.isdigit() and int(pid_text) != os.getpid() and not running(int(pid_text))
 
 
 def parent_and_start(pid: int) -> tuple[int, int] | None:

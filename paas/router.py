@@ -254,8 +254,7 @@ def _read_exactly(path: Path) -> str:
 def _remove_abandoned_staging() -> None:
     """A command killed between stage and switch leaves its folder: gone once its pid is."""
     for folder in prefix().glob("staging-*"):
-        pid = folder.name.removeprefix("staging-")
-        if pid.isdigit() and int(pid) != os.getpid() and not procs.running(int(pid)):
+        if procs.left_behind(folder.name.removeprefix("staging-")):
             shutil.rmtree(folder, ignore_errors=True)
 
 

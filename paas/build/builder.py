@@ -121,12 +121,15 @@ def _refuse_other_apps_images(app: str, text: str) -> None:
 
     others: set[str] | None = None
 
+    def refuse(name: str) -> None:
+        raise InvalidInput(f"the Dockerfile reads {name}, an image of another app on this server",
+                           hint=f"start from a public image or from {names.STACK_IMAGE}")
+
     def check(name: str) -> None:
         nonlocal others
         owner = dockerfile_refs.names_app_image(name)
         if owner is not None and owner not in (app, "stack"):
-            raise InvalidInput(f"the Dockerfile reads {name}, an image of another app on this server",
-                               hint=f"start from a public image or from {names.STACK_IMAGE}")
+            refuse(name)
         local = docker_api.local_image(name)
         if local is None and docker_api.try_pull(name):  # the build would pull it anyway
             local = docker_api.local_image(name)
@@ -134,8 +137,7 @@ def _refuse_other_apps_images(app: str, text: str) -> None:
             return  # neither here nor pullable: the build says so
         others = releases.image_ids_of_other_apps(app) if others is None else others
         if local[0] in others:
-            raise InvalidInput(f"the Dockerfile reads {name}, an image of another app on this server",
-                               hint=f"start from a public image or from {names.STACK_IMAGE}")
+            refuse(name)
         for trigger_image in dockerfile_refs.onbuild_images(docker_api.image_config(name).get("OnBuild") or []):
             check(trigger_image)
 

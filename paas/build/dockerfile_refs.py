@@ -57,10 +57,8 @@ def instructions(text: str) -> list[tuple[str, str, str]]:
     result, current = [], None
     for line in lines[start:]:
         stripped = line.lstrip(" \t")
-        if current is not None and (not stripped.strip() or stripped.startswith("#")):
-            continue  # empty and comment lines inside a continued instruction
-        if current is None and (not stripped.strip() or stripped.startswith("#")):
-            continue
+        if not stripped.strip() or stripped.startswith("#"):
+            continue  # empty and comment lines, also inside a continued instruction
         part = continued.sub("", line) if continued.search(line) else None
         current = (current or "") + (part if part is not None else line)
         if part is None:
@@ -133,7 +131,7 @@ def _value(match: re.Match, args: dict[str, str]) -> str:
     name = match.group(1) or match.group(4)
     operator, other = match.group(2), match.group(3) or ""
     if name not in args:
-        if operator in ("-",):
+        if operator == "-":
             return other
         raise Unreadable(f"Dockerfile: an image is named through ${name}, which has no default",
                          hint="write the image's name, or give the ARG a default before the first FROM")
