@@ -7,7 +7,7 @@ and reload. "Serving" is detected by polling the app's vhost through nginx until
 
 Each warm row is followed by the same pushes against the raw steps plus two costs the raw
 steps leave out and every push-to-deploy that does what #4 asks pays: a plain `git push` of
-such a change (a hookless bare repo behind a plain sshd) and the default settle time every new
+such a change (a hookless bare repo behind a plain sshd) and the default settle time a new web
 container must survive (`checks wait`). Not a floor: paas's own nginx switch (0.11 s) is
 faster than the raw reload, which waits for the old workers to exit (0.21 s).
 
@@ -21,7 +21,7 @@ import statistics
 
 from bench import pipeline
 from bench.common import Row
-from paas import settings
+from paas.runtime import scheduler
 
 GROUP = "examples"
 RAW_COLD = "raw: SDK build nocache + start to 200 + nginx -t/reload to its end"
@@ -37,7 +37,7 @@ def measure(quick: bool) -> list[Row]:
             rows.append(Row(GROUP, f"{example}: cold deploy, push → serving", [p.to_serving for p in m.pushes], "s",
                             baseline=RAW_COLD, baseline_samples=m.raw_sums, target="<= 1.5x",
                             note=m.error or "n=1, nothing cached"))
-    settle = float(settings.find_property("checks", "wait")[0].default)
+    settle = scheduler.SETTLE_AFTER_HTTP_CHECK  # every example's web has an HTTP check
     for example in names:
         m = pipeline.warm(example, pipeline.warm_reps(example, quick))
         served = [p.to_serving for p in m.pushes]

@@ -311,9 +311,8 @@ def _start_and_check(app, release, specs, port, manifest, meanwhile=None) -> lis
     failpoints.reached("health-check")
     errors = [f"{s.process}.{s.index}: {err}" for s, c, err in results if err]
     if not errors and started:
-        settle = float(settings.get("checks", app, "wait"))
         try:
-            outcomes = scheduler.check_all(app, started, port, manifest, settle,
+            outcomes = scheduler.check_all(app, started, port, manifest,
                                            meanwhile=(lambda: meanwhile(started)) if meanwhile else None)
         except BaseException:
             scheduler.stop_all(started, 0)

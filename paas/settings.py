@@ -33,6 +33,22 @@ def _seconds(hi: float) -> Callable[[str], str]:
     return check
 
 
+AUTO = "auto"
+
+
+def _seconds_or_auto(hi: float) -> Callable[[str], str]:
+    seconds = _seconds(hi)
+
+    def check(value: str) -> str:
+        if value == AUTO:
+            return value
+        try:
+            return seconds(value)
+        except InvalidInput:
+            raise InvalidInput(f"expected seconds from 0 to {hi:g} or {AUTO}, got {value!r}") from None
+    return check
+
+
 def _size(value: str) -> str:
     if not re.fullmatch(r"[1-9][0-9]{0,5}[kmg]?", value.lower()):
         raise InvalidInput(f"expected a size like 512m or 2g, got {value!r}")
@@ -87,11 +103,12 @@ class Property:
 
 
 PROPERTIES: list[Property] = [
-    # Counted from when the container has started, so a web container's HTTP check runs inside
-    # it. Short like Kubernetes' minReadySeconds (0) rather than dokku's 10 s: it catches a
-    # process that dies right after starting (a typo in its command, a fast import error); a
-    # worker whose imports take longer before it crashes needs `checks:set APP wait S`.
-    Property("checks", "wait", "0.2", _seconds(600), "seconds every new container must stay up"),
+    # The settle time, counted from when the container has started (scheduler.settle_time).
+    # "auto" depends on what else shows the container booted: an HTTP check it passed, or
+    # nothing (a worker). Per type: `checks:set APP worker.wait 3`.
+    Property("checks", "wait", AUTO, _seconds_or_auto(600),
+             "seconds every new container must stay up (auto: 0.1 after an HTTP check, else 1)",
+             per_process=True),
     Property("checks", "wait-to-retire", "2", _seconds(3600), "seconds old containers drain before SIGTERM"),
     Property("checks", "attempts", "300", _int_range(1, 3000), "health probe attempts, about 0.1 s apart"),
     Property("checks", "timeout", "5", _seconds(600), "seconds per health probe"),

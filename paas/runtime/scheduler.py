@@ -81,18 +81,39 @@ def checks_for(app: str, process: str, manifest: appjson.AppJson) -> list[Health
     return []
 
 
+# The settle time by default ("auto"). A container an HTTP check gates has shown it booted by
+# answering, so it only has to outlive that answer briefly (Kubernetes' minReadySeconds is 0).
+# Nothing else shows that a worker booted: one second catches a bad command, a missing module
+# or a config error read at start-up, and stays far below dokku's 10 s.
+SETTLE_AFTER_HTTP_CHECK = 0.1
+SETTLE_UNCHECKED = 1.0
+
+
+def settle_time(app: str, process: str, http_checked: bool) -> float:
+    """Seconds a new container of `process` must stay up: `checks wait`, per type, or auto."""
+    value = settings.get("checks", app, "wait", process)
+    if value == settings.AUTO:
+        return SETTLE_AFTER_HTTP_CHECK if http_checked else SETTLE_UNCHECKED
+    return float(value)
+
+
 def _still_running(container_id: str) -> bool:
     state = docker_api.container_state(container_id)
     return bool(state.get("Running")) and not state.get("Restarting")
 
 
-def check_one(app: str, container: RunningContainer, port: int | None, manifest, settle: float) -> health.Outcome:
+def check_one(app: str, container: RunningContainer, port: int | None, manifest,
+              settle: float | None = None) -> health.Outcome:
+    """The container's HTTP checks, then its settle time (`settle`, else the app's setting)."""
     disabled = set(filter(None, settings.get("checks", app, "disabled").split(",")))
     skipped = set(filter(None, settings.get("checks", app, "skipped").split(",")))
     if container.process in disabled | skipped:
         return health.Outcome(True, "checks disabled")
     started = time.monotonic()
-    for check in checks_for(app, container.process, manifest):
+    checks = checks_for(app, container.process, manifest)
+    if settle is None:
+        settle = settle_time(app, container.process, http_checked=bool(checks))
+    for check in checks:
         outcome = health.wait_http(container, port or 5000, check, lambda: _still_running(container.id))
         if not outcome.ok:
             return outcome
@@ -138,14 +159,13 @@ def health_all(app: str, containers: list[RunningContainer], port: int | None, m
         return list(pool.map(lambda c: health_now(app, c, port, manifest), containers))
 
 
-def check_all(app: str, containers: list[RunningContainer], port: int | None, manifest, settle: float,
-              meanwhile=None):
+def check_all(app: str, containers: list[RunningContainer], port: int | None, manifest, meanwhile=None):
     """[(container, outcome)]; `meanwhile()` runs on this thread while the checks run (its
     error is raised once they have ended)."""
     if not containers:
         return []
     with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(containers))) as pool:
-        checking = [pool.submit(check_one, app, c, port, manifest, settle) for c in containers]
+        checking = [pool.submit(check_one, app, c, port, manifest) for c in containers]
         if meanwhile is not None:
             meanwhile()
         return [(c, future.result()) for c, future in zip(containers, checking)]

@@ -231,8 +231,9 @@ def test_logs_merge_containers_and_follow_across_a_redeploy(server, make_app):
 
 def test_a_failed_scale_keeps_the_live_release_live(server, make_app):
     source = make_app("python")
-    source.write("Procfile", "web: gunicorn --bind 0.0.0.0:$PORT app:app\nworker: sh -c 'echo worker crashing; exit 1'\n"
-                             "release: echo migrated\n")
+    # It dies half a second after starting: within a worker's default settle time (1 s).
+    source.write("Procfile", "web: gunicorn --bind 0.0.0.0:$PORT app:app\n"
+                             "worker: sh -c 'echo worker crashing; sleep 0.5; exit 1'\nrelease: echo migrated\n")
     source.commit("a worker that crashes")
     source.push()
     refused = server.paas("ps:scale", source.app, "release=1")

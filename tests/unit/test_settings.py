@@ -19,7 +19,7 @@ def _rows():
 
 
 def test_defaults(web):
-    assert settings.get("checks", web, "wait") == "0.2"
+    assert settings.get("checks", web, "wait") == "auto"
     assert settings.get("checks", web, "attempts") == "300"
     assert settings.get("ps", web, "strategy") == "start-first"
     assert settings.get("ps", web, "stop-timeout") == "10"
@@ -47,7 +47,7 @@ def test_app_wins_over_global_wins_over_default(web):
     settings.set_value("checks", web, "wait", "")  # reset the app's value
     assert settings.get("checks", web, "wait") == "5"
     settings.set_value("checks", None, "wait", None)
-    assert settings.get("checks", web, "wait") == "0.2"
+    assert settings.get("checks", web, "wait") == "auto"
     assert _rows() == []
 
 
@@ -87,9 +87,10 @@ def test_values_are_normalised(web):
 @pytest.mark.parametrize(
     "namespace, key, value, message",
     [
-        ("checks", "wait", "-1", "expected seconds from 0 to 600, got '-1'"),
-        ("checks", "wait", "601", "expected seconds from 0 to 600, got '601'"),
-        ("checks", "wait", "1e3", "expected seconds from 0 to 600, got '1e3'"),
+        ("checks", "wait", "-1", "expected seconds from 0 to 600 or auto, got '-1'"),
+        ("checks", "wait", "601", "expected seconds from 0 to 600 or auto, got '601'"),
+        ("checks", "wait", "1e3", "expected seconds from 0 to 600 or auto, got '1e3'"),
+        ("checks", "worker.wait", "Auto", "expected seconds from 0 to 600 or auto, got 'Auto'"),
         ("checks", "attempts", "0", "expected a whole number from 1 to 3000, got '0'"),
         ("checks", "attempts", "ten", "expected a whole number from 1 to 3000, got 'ten'"),
         ("checks", "disabled", "web,Worker", None),

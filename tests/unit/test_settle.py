@@ -87,3 +87,35 @@ def test_a_container_that_stops_within_the_settle_time_fails(clock):
     scheduler.time.sleep = stop_after_a_while
     outcome = scheduler.check_one("web", worker(stamp(0.1)), None, appjson.from_dict({}), settle=0.5)
     assert not outcome.ok and "exit code 3" in outcome.detail
+
+
+def web_container() -> RunningContainer:
+    return RunningContainer(id="c2", name="web-c2", app="web", process="web", index=1, release=1,
+                            role="process", state="running", started_at=None, launched_at=100.0,
+                            address="10.0.0.2")
+
+
+def test_by_default_an_http_checked_container_settles_briefly_and_a_worker_for_a_second(clock, monkeypatch):
+    fake, _ = clock
+    monkeypatch.setattr(scheduler.health, "probe_http", lambda *a: scheduler.health.Outcome(True, "200"))
+    assert scheduler.check_one("web", web_container(), 5000, appjson.from_dict({})).ok
+    assert fake.slept == pytest.approx(scheduler.SETTLE_AFTER_HTTP_CHECK, abs=0.011)
+    fake.slept = 0.0
+    assert scheduler.check_one("web", worker(None), None, appjson.from_dict({})).ok
+    assert fake.slept == pytest.approx(scheduler.SETTLE_UNCHECKED, abs=0.011)
+
+
+def test_the_settle_time_is_set_for_the_app_or_per_process_type(clock):
+    from paas import settings
+
+    assert scheduler.settle_time("web", "worker", http_checked=False) == scheduler.SETTLE_UNCHECKED
+    assert scheduler.settle_time("web", "web", http_checked=True) == scheduler.SETTLE_AFTER_HTTP_CHECK
+    settings.set_value("checks", "web", "wait", "0.5")
+    assert scheduler.settle_time("web", "web", http_checked=True) == 0.5
+    assert scheduler.settle_time("web", "worker", http_checked=False) == 0.5
+    settings.set_value("checks", "web", "worker.wait", "3")
+    assert scheduler.settle_time("web", "worker", http_checked=False) == 3.0
+    assert scheduler.settle_time("web", "web", http_checked=True) == 0.5
+    settings.set_value("checks", "web", "worker.wait", "auto")  # back to the default for workers only
+    assert scheduler.settle_time("web", "worker", http_checked=False) == scheduler.SETTLE_UNCHECKED
+    assert scheduler.settle_time("web", "clock", http_checked=False) == 0.5
