@@ -16,15 +16,18 @@ entry), or when the hand-over cannot be sent.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import select
 import socket
 import stat
-import subprocess
 import sys
-from typing import Callable
+
+# The hook imports this module at the start of every push's deploy, while the pusher waits:
+# it keeps to what the hook's side needs (no json, subprocess, typing or contextlib: ~12 ms).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import subprocess
+    from typing import Callable
 
 ENV = "PAAS_HANDOFF_FD"
 _MAX_REQUEST = 1 << 20  # the environment of a hook: far below this
@@ -33,6 +36,8 @@ _MAX_REQUEST = 1 << 20  # the environment of a hook: far below this
 def _warm_up() -> None:
     """Load the code a deploy runs. Imports only: a push to another branch must not wait
     on dockerd, and the deploy itself reports what is really wrong."""
+    import contextlib
+
     with contextlib.suppress(Exception):
         import jinja2  # noqa: F401  (Dockerfile and nginx templates)
 
@@ -45,6 +50,8 @@ def _warm_up() -> None:
 
 def run_receive_pack(argv: list[str], run_hook: Callable[[], int] | None = None) -> int:
     """Run git-receive-pack (argv) and serve its pre-receive hook's hand-over; its exit code."""
+    import subprocess
+
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     with ours:
         try:
@@ -87,6 +94,8 @@ def _wait_for_request(sock: socket.socket, process: subprocess.Popen) -> bool:
 
 
 def _serve(sock: socket.socket, run_hook: Callable[[], int]) -> None:
+    import contextlib
+
     try:
         message, fds, _, _ = socket.recv_fds(sock, _MAX_REQUEST, 3)
     except OSError:
@@ -97,8 +106,8 @@ def _serve(sock: socket.socket, run_hook: Callable[[], int]) -> None:
         return
     code = 1
     try:
-        request = json.loads(message)
-        code = _run_on(fds, request["cwd"], request["env"], run_hook)
+        cwd, env = _decode_request(message)
+        code = _run_on(fds, cwd, env, run_hook)
     except Exception as exc:  # a request we cannot act on (its repo gone, say): the push fails
         with contextlib.suppress(OSError):
             os.write(fds[2], f" !     paas could not run the deploy: {exc}\n".encode())
@@ -111,6 +120,8 @@ def _serve(sock: socket.socket, run_hook: Callable[[], int]) -> None:
 
 def _run_on(fds: list[int], cwd: str, env: dict[str, str], run_hook: Callable[[], int]) -> int:
     """Run the hook's work here, as if this process were the hook: its stdio, cwd and env."""
+    import contextlib
+
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     saved_fds = [os.dup(n) for n in (0, 1, 2)]
@@ -146,19 +157,37 @@ def hand_over() -> int | None:
     if sock is None:
         return None
     with sock:
-        request = json.dumps({"cwd": os.getcwd(), "env": dict(os.environ)}).encode()
+        request = _encode_request(os.getcwd(), dict(os.environb))
         try:
             socket.send_fds(sock, [request], [0, 1, 2])
         except OSError:
             return None  # nobody took it: nothing ran, deploy here
-        answer = b""
-        with contextlib.suppress(OSError):
+        try:
             answer = sock.recv(16)
+        except OSError:
+            answer = b""
     if not answer.strip().lstrip(b"-").isdigit():
         print(" !     the deploy stopped before it said how it ended; see: paas releases APP",
               file=sys.stderr)
         return 1
     return int(answer)
+
+
+def _encode_request(cwd: str, env: dict[bytes, bytes]) -> bytes:
+    """The hook's cwd and environment: NUL-separated, as the kernel keeps them (neither holds a
+    NUL; a variable's name holds no '=')."""
+    return b"\0".join([os.fsencode(cwd), *(key + b"=" + value for key, value in env.items())])
+
+
+def _decode_request(message: bytes) -> tuple[str, dict[str, str]]:
+    cwd, *variables = message.split(b"\0")
+    env = {}
+    for variable in variables:
+        key, sep, value = variable.partition(b"=")
+        if not sep or not key:
+            raise ValueError("a malformed hand-over")
+        env[os.fsdecode(key)] = os.fsdecode(value)
+    return os.fsdecode(cwd), env
 
 
 def _inherited_socket() -> socket.socket | None:

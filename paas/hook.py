@@ -76,10 +76,12 @@ def pre_receive() -> int:
 
 def main() -> None:
     if sys.argv[1:] == ["pre-receive"]:
-        from paas import console, handoff
+        from paas import handoff
 
         code = handoff.hand_over()  # the SSH entry has the deploy code loaded already
         if code is None:
+            from paas import console
+
             console.survive_closed_output()  # a pusher's Ctrl-C must not cut a deploy mid-switch
             code = pre_receive()
         sys.exit(code)

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from paas import handoff
 
 HOOK = "import sys; from paas import handoff; code = handoff.hand_over(); sys.exit(99 if code is None else code)"
@@ -111,7 +113,7 @@ def test_a_request_that_cannot_be_acted_on_is_answered_with_a_failure_and_a_reas
     err_r, err_w = os.pipe()
     ran = []
     with ours, theirs:
-        request = json.dumps({"cwd": str(tmp_path / "gone"), "env": {}}).encode()
+        request = handoff._encode_request(str(tmp_path / "gone"), {})
         socket.send_fds(theirs, [request], [stdin_r, out_w, err_w])
         for fd in (stdin_r, out_w, err_w):
             os.close(fd)
@@ -122,3 +124,16 @@ def test_a_request_that_cannot_be_acted_on_is_answered_with_a_failure_and_a_reas
     with os.fdopen(err_r) as err:
         assert "paas could not run the deploy" in err.read()
     assert ran == []
+
+
+def test_the_hooks_cwd_and_environment_cross_byte_for_byte():
+    env = {b"GIT_DIR": b".", b"EMPTY": b"", b"EQUALS": b"a=b=c", b"LATIN": b"caf\xe9", b"NEWLINE": b"1\n2"}
+    cwd, decoded = handoff._decode_request(handoff._encode_request("/srv/repos/caf\udce9.git", env))
+    assert cwd == "/srv/repos/caf\udce9.git"
+    assert {os.fsencode(k): os.fsencode(v) for k, v in decoded.items()} == env
+
+
+@pytest.mark.parametrize("message", [b"/cwd\0NOEQUALS", b"/cwd\0=value"])
+def test_a_malformed_request_is_refused(message):
+    with pytest.raises(ValueError):
+        handoff._decode_request(message)
