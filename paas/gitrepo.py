@@ -16,6 +16,10 @@ from paas.errors import BuildFailed, InvalidInput, NotFound
 
 MAX_TREE_BYTES = 512 * 1024 * 1024
 MAX_FILE_BYTES = 256 * 1024 * 1024
+# A file in each bare repo naming the app record it belongs to (id and creation time: ids of
+# deleted apps come back). A rename moves the folder before its records commit; a kill
+# between the two leaves the folder under the new name, where `ensure` finds it by this.
+OWNER_FILE = "paas-app"
 
 
 def _git():
@@ -72,7 +76,10 @@ def ensure(app: str) -> Path:
         from paas import locks
 
         with locks.hold(f"{app}.repo", f"creating {app}'s repo"):
-            if path.exists() and not exists(app):  # a creation killed before this was atomic
+            moved_away = None if path.exists() else _moved_by_a_killed_rename(app)
+            if moved_away is not None:
+                moved_away.rename(path)
+            elif path.exists() and not exists(app):  # a creation killed before this was atomic
                 _init(path)
             elif not path.exists():
                 made = Path(tempfile.mkdtemp(prefix=f".{app}.git-", dir=path.parent))
@@ -83,7 +90,46 @@ def ensure(app: str) -> Path:
                     shutil.rmtree(made, ignore_errors=True)
                     raise
     install_hook(path)
+    _mark_owner(path, app)
     return path
+
+
+def _owner_text(app: str) -> str:
+    from paas import apps
+
+    record = apps.get(app)
+    return f"{record.id} {record.created_at!r}\n"
+
+
+def _mark_owner(path: Path, app: str) -> None:
+    text = _owner_text(app)
+    marker = path / OWNER_FILE
+    try:
+        if marker.read_text() == text:
+            return
+    except OSError:
+        pass
+    fd, tmp = tempfile.mkstemp(prefix=f".{OWNER_FILE}-", dir=path)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.replace(tmp, marker)
+
+
+def _moved_by_a_killed_rename(app: str) -> Path | None:
+    """This app's repo under a name no app has: a rename moved it, then was killed (or its
+    commit failed) before its records said so."""
+    from paas import apps
+
+    text = _owner_text(app)
+    for candidate in sorted(paths.repos().glob("*.git")):
+        if apps.find(candidate.name[:-4]) is not None:
+            continue
+        try:
+            if (candidate / OWNER_FILE).read_text() == text:
+                return candidate
+        except OSError:
+            continue
+    return None
 
 
 def _init(path: Path) -> None:
@@ -97,6 +143,7 @@ def move(old_app: str, new_app: str) -> None:
     """apps:rename: the repo follows the app (its hook is written again for the new folder)."""
     source, target = paths.repo(old_app), paths.repo(new_app)
     if source.exists():
+        _mark_owner(source, new_app)  # the caller renamed the record already, in this transaction
         source.rename(target)
         try:
             install_hook(target)

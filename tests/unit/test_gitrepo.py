@@ -165,3 +165,47 @@ def test_a_rename_whose_repo_cannot_move_changes_nothing(cli, monkeypatch):
         cli("apps:rename", "web", "site")
     assert apps.find("web") is not None and apps.find("site") is None
     assert gitrepo.exists("web") and not paths.repo("site").exists()
+
+
+def test_a_rename_killed_between_its_repo_move_and_its_commit_loses_no_repo(pushed, monkeypatch):
+    # The move runs inside the rename's transaction: a kill (or a failing commit) after it
+    # leaves the records under the old name and the repo under the new one.
+    sha, _ = pushed
+    from paas import lifecycle, store
+
+    class Killed(BaseException):
+        pass
+
+    def killed_at_commit(old, new):
+        gitrepo_move(old, new)
+        raise Killed  # nothing after the move happens; the transaction rolls back
+
+    gitrepo_move = gitrepo.move
+    monkeypatch.setattr(gitrepo, "move", killed_at_commit)
+    with pytest.raises(Killed):
+        lifecycle.rename_app("web", "site")
+    monkeypatch.setattr(gitrepo, "move", gitrepo_move)
+    store.reset_connections()
+    assert apps.find("web") is not None and apps.find("site") is None
+    assert not paths.repo("web").exists() and paths.repo("site").exists()
+    # A folder no app owns, with another app's mark, is left where it is.
+    apps.create("api")
+    gitrepo.ensure("api")
+    assert paths.repo("site").exists()
+    # The app's next push finds its repo, history and all.
+    gitrepo.ensure("web")
+    assert not paths.repo("site").exists()
+    assert git(paths.repo("web"), "rev-parse", "main") == sha
+    assert not apps.find("site") and apps.require_free("site") is None
+
+
+def test_a_repo_an_app_has_is_never_taken_by_another(pushed):
+    gitrepo.ensure("web")
+    apps.create("api")
+    record = apps.get("web")
+    # Even with the same mark (it cannot happen: ids and creation times differ), a folder
+    # under a living app's name stays that app's.
+    (paths.repo("web") / gitrepo.OWNER_FILE).write_text(f"{apps.get('api').id} {apps.get('api').created_at!r}\n")
+    gitrepo.ensure("api")
+    assert paths.repo("web").exists() and paths.repo("api").exists()
+    assert record == apps.get("web")
