@@ -37,7 +37,7 @@ def measure(quick: bool) -> list[Row]:
             rows.append(Row(GROUP, f"{example}: cold deploy, push → serving", [p.to_serving for p in m.pushes], "s",
                             baseline=RAW_COLD, baseline_samples=m.raw_sums, target="<= 1.5x",
                             note=m.error or "n=1, nothing cached"))
-    settle = scheduler.SETTLE_AFTER_HTTP_CHECK  # every example's web has an HTTP check
+    settle = scheduler.SETTLE_WITH_HTTP_CHECK  # every example's web has an HTTP check
     for example in names:
         m = pipeline.warm(example, pipeline.warm_reps(example, quick))
         served = [p.to_serving for p in m.pushes]

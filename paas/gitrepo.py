@@ -72,6 +72,8 @@ def ensure(app: str) -> Path:
     and then find the repo made. It is made aside and renamed into place, so no push ever
     sees a repo with a HEAD but not yet its settings."""
     path = paths.repo(app)
+    if exists(app):
+        _give_back_if_not_ours(path, app)
     if not exists(app):
         from paas import locks
 
@@ -113,6 +115,27 @@ def _mark_owner(path: Path, app: str) -> None:
     with os.fdopen(fd, "w") as handle:
         handle.write(text)
     os.replace(tmp, marker)
+
+
+def _give_back_if_not_ours(path: Path, app: str) -> None:
+    """A new app under the name a killed rename moved a repo to must not take that repo: it
+    goes back to the app it belongs to, and this app gets a new one."""
+    try:
+        mark = (path / OWNER_FILE).read_text()
+    except OSError:
+        return  # unmarked: made before marks existed, or by this app's first push
+    if mark == _owner_text(app):
+        return
+    from paas import store
+
+    owner = store.query_one("SELECT id, name, created_at FROM apps WHERE id = ?", (int(mark.split()[0]),))
+    if owner is None or f"{owner['id']} {owner['created_at']!r}\n" != mark or paths.repo(owner["name"]).exists():
+        return  # its owner is gone (or has a repo): this app keeps what it found
+    from paas import locks
+
+    with locks.hold(f"{owner['name']}.repo", f"giving {owner['name']} its repo back"):
+        if not paths.repo(owner["name"]).exists():
+            path.rename(paths.repo(owner["name"]))
 
 
 def _moved_by_a_killed_rename(app: str) -> Path | None:

@@ -97,7 +97,7 @@ def _serve(sock: socket.socket, run_hook: Callable[[], int]) -> None:
     import contextlib
 
     try:
-        message, fds, _, _ = socket.recv_fds(sock, _MAX_REQUEST, 3)
+        message, fds, flags, _ = socket.recv_fds(sock, _MAX_REQUEST, 3)
     except OSError:
         return
     if not message or len(fds) != 3:  # the hook went away, or sent something else
@@ -106,6 +106,8 @@ def _serve(sock: socket.socket, run_hook: Callable[[], int]) -> None:
         return
     code = 1
     try:
+        if flags & socket.MSG_TRUNC:  # cut short: a part of the environment would be missing
+            raise ValueError(f"the hook's environment is larger than {_MAX_REQUEST // 2**20} MiB")
         cwd, env = _decode_request(message)
         code = _run_on(fds, cwd, env, run_hook)
     except Exception as exc:  # a request we cannot act on (its repo gone, say): the push fails
@@ -176,7 +178,8 @@ def hand_over() -> int | None:
 def _encode_request(cwd: str, env: dict[bytes, bytes]) -> bytes:
     """The hook's cwd and environment: NUL-separated, as the kernel keeps them (neither holds a
     NUL; a variable's name holds no '=')."""
-    return b"\0".join([os.fsencode(cwd), *(key + b"=" + value for key, value in env.items())])
+    # An entry without a name ("=x", which only a raw execve can make) could not be set again.
+    return b"\0".join([os.fsencode(cwd), *(key + b"=" + value for key, value in env.items() if key)])
 
 
 def _decode_request(message: bytes) -> tuple[str, dict[str, str]]:

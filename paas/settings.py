@@ -107,7 +107,7 @@ PROPERTIES: list[Property] = [
     # "auto" depends on what else shows the container booted: an HTTP check it passed, or
     # nothing (a worker). Per type: `checks:set APP worker.wait 3`.
     Property("checks", "wait", AUTO, _seconds_or_auto(600),
-             "seconds every new container must stay up (auto: 0.1 after an HTTP check, else 1)",
+             "seconds every new container must stay up (auto: 0.1 with an HTTP check, else 1)",
              per_process=True),
     Property("checks", "wait-to-retire", "2", _seconds(3600), "seconds old containers drain before SIGTERM"),
     Property("checks", "attempts", "300", _int_range(1, 3000), "health probe attempts, about 0.1 s apart"),

@@ -81,11 +81,12 @@ def checks_for(app: str, process: str, manifest: appjson.AppJson) -> list[Health
     return []
 
 
-# The settle time by default ("auto"). A container an HTTP check gates has shown it booted by
-# answering, so it only has to outlive that answer briefly (Kubernetes' minReadySeconds is 0).
-# Nothing else shows that a worker booted: one second catches a bad command, a missing module
-# or a config error read at start-up, and stays far below dokku's 10 s.
-SETTLE_AFTER_HTTP_CHECK = 0.1
+# The settle time by default ("auto"), counted from the container's start like any settle
+# time. A container an HTTP check gates shows it booted by answering, so a short time suffices
+# (Kubernetes' minReadySeconds is 0); a check that takes longer than it leaves nothing more to
+# wait. Nothing else shows that a worker booted: one second catches a bad command, a missing
+# module or a config error read at start-up, and stays far below dokku's 10 s.
+SETTLE_WITH_HTTP_CHECK = 0.1
 SETTLE_UNCHECKED = 1.0
 
 
@@ -93,7 +94,7 @@ def settle_time(app: str, process: str, http_checked: bool) -> float:
     """Seconds a new container of `process` must stay up: `checks wait`, per type, or auto."""
     value = settings.get("checks", app, "wait", process)
     if value == settings.AUTO:
-        return SETTLE_AFTER_HTTP_CHECK if http_checked else SETTLE_UNCHECKED
+        return SETTLE_WITH_HTTP_CHECK if http_checked else SETTLE_UNCHECKED
     return float(value)
 
 

@@ -167,25 +167,31 @@ def test_a_rename_whose_repo_cannot_move_changes_nothing(cli, monkeypatch):
     assert gitrepo.exists("web") and not paths.repo("site").exists()
 
 
+class Killed(BaseException):
+    pass
+
+
+def _rename_killed_after_its_repo_moved(monkeypatch, old: str, new: str) -> None:
+    """apps:rename OLD NEW, killed right after the repo moved: its transaction rolls back."""
+    from paas import lifecycle
+
+    move = gitrepo.move
+
+    def killed_there(old_app, new_app):
+        move(old_app, new_app)
+        raise Killed
+
+    monkeypatch.setattr(gitrepo, "move", killed_there)
+    with pytest.raises(Killed):
+        lifecycle.rename_app(old, new)
+    monkeypatch.setattr(gitrepo, "move", move)
+
+
 def test_a_rename_killed_between_its_repo_move_and_its_commit_loses_no_repo(pushed, monkeypatch):
     # The move runs inside the rename's transaction: a kill (or a failing commit) after it
     # leaves the records under the old name and the repo under the new one.
     sha, _ = pushed
-    from paas import lifecycle, store
-
-    class Killed(BaseException):
-        pass
-
-    def killed_at_commit(old, new):
-        gitrepo_move(old, new)
-        raise Killed  # nothing after the move happens; the transaction rolls back
-
-    gitrepo_move = gitrepo.move
-    monkeypatch.setattr(gitrepo, "move", killed_at_commit)
-    with pytest.raises(Killed):
-        lifecycle.rename_app("web", "site")
-    monkeypatch.setattr(gitrepo, "move", gitrepo_move)
-    store.reset_connections()
+    _rename_killed_after_its_repo_moved(monkeypatch, "web", "site")
     assert apps.find("web") is not None and apps.find("site") is None
     assert not paths.repo("web").exists() and paths.repo("site").exists()
     # A folder no app owns, with another app's mark, is left where it is.
@@ -197,6 +203,16 @@ def test_a_rename_killed_between_its_repo_move_and_its_commit_loses_no_repo(push
     assert not paths.repo("site").exists()
     assert git(paths.repo("web"), "rev-parse", "main") == sha
     assert not apps.find("site") and apps.require_free("site") is None
+
+
+def test_a_new_app_under_the_name_a_killed_rename_used_gives_the_repo_back(pushed, monkeypatch):
+    sha, _ = pushed
+    _rename_killed_after_its_repo_moved(monkeypatch, "web", "site")
+    apps.create("site")  # a first push to "site", autocreate on
+    gitrepo.ensure("site")
+    assert git(paths.repo("web"), "rev-parse", "main") == sha
+    assert subprocess.run(["git", "rev-parse", "--verify", "-q", "main"], cwd=paths.repo("site"),
+                          capture_output=True).returncode != 0, "site starts with an empty repo"
 
 
 def test_a_repo_an_app_has_is_never_taken_by_another(pushed):

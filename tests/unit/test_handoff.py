@@ -5,7 +5,6 @@ with its stdin, stdout and stderr on files; the work it hands over runs in this 
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -137,3 +136,33 @@ def test_the_hooks_cwd_and_environment_cross_byte_for_byte():
 def test_a_malformed_request_is_refused(message):
     with pytest.raises(ValueError):
         handoff._decode_request(message)
+
+
+def test_a_request_cut_short_is_refused_with_a_reason(tmp_path, monkeypatch):
+    monkeypatch.setattr(handoff, "_MAX_REQUEST", 64)
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    stdin_r, stdin_w = os.pipe()
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    ran = []
+    with ours, theirs:
+        socket.send_fds(theirs, [handoff._encode_request(str(tmp_path), {b"BIG": b"x" * 200})],
+                        [stdin_r, out_w, err_w])
+        for fd in (stdin_r, out_w, err_w):
+            os.close(fd)
+        handoff._serve(ours, lambda: ran.append(1) or 0)
+        assert theirs.recv(16) == b"1"
+    for fd in (stdin_w, out_r):
+        os.close(fd)
+    with os.fdopen(err_r) as err:
+        assert "larger than" in err.read()
+    assert ran == []
+
+
+def test_the_hooks_side_loads_only_what_it_needs():
+    # The hook starts on every push while the pusher waits: these would add ~12 ms.
+    code = ("import sys; import paas.hook, paas.handoff; "
+            "print(' '.join(m for m in ('json', 'subprocess', 'typing', 'contextlib', 'paas.console') "
+            "if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == ""

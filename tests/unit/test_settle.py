@@ -99,7 +99,7 @@ def test_by_default_an_http_checked_container_settles_briefly_and_a_worker_for_a
     fake, _ = clock
     monkeypatch.setattr(scheduler.health, "probe_http", lambda *a: scheduler.health.Outcome(True, "200"))
     assert scheduler.check_one("web", web_container(), 5000, appjson.from_dict({})).ok
-    assert fake.slept == pytest.approx(scheduler.SETTLE_AFTER_HTTP_CHECK, abs=0.011)
+    assert fake.slept == pytest.approx(scheduler.SETTLE_WITH_HTTP_CHECK, abs=0.011)
     fake.slept = 0.0
     assert scheduler.check_one("web", worker(None), None, appjson.from_dict({})).ok
     assert fake.slept == pytest.approx(scheduler.SETTLE_UNCHECKED, abs=0.011)
@@ -109,7 +109,7 @@ def test_the_settle_time_is_set_for_the_app_or_per_process_type(clock):
     from paas import settings
 
     assert scheduler.settle_time("web", "worker", http_checked=False) == scheduler.SETTLE_UNCHECKED
-    assert scheduler.settle_time("web", "web", http_checked=True) == scheduler.SETTLE_AFTER_HTTP_CHECK
+    assert scheduler.settle_time("web", "web", http_checked=True) == scheduler.SETTLE_WITH_HTTP_CHECK
     settings.set_value("checks", "web", "wait", "0.5")
     assert scheduler.settle_time("web", "web", http_checked=True) == 0.5
     assert scheduler.settle_time("web", "worker", http_checked=False) == 0.5
