@@ -621,9 +621,10 @@ def schedule_retire(app: str) -> None:
     )
 
 
-def retire(app: str) -> list[RunningContainer]:
+def retire(app: str, wait: float | None = None) -> list[RunningContainer]:
+    """Stop what no longer serves (after the drain); `wait`: how long to wait for the app lock."""
     failpoints.reached("retire")
-    with locks.app_lock(app):
+    with locks.app_lock(app, wait):
         stale = _stale(app)  # decided under the lock, stopped outside it (SIGTERM takes time)
     _stop_after_drain(app, stale)
     return stale
