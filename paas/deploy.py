@@ -207,11 +207,13 @@ def activate(app: str, release: Release, release_phase: bool = True, only: set[s
         # Recorded before nginx may route to them, so no reap can stop them meanwhile.
         serving.add_remove(app, new_ids, set())
         failpoints.reached("route-switch")
+        # From here the files or nginx may hold the new route, whatever stops the switch (a
+        # Ctrl-C while nginx reloads, a full disk): putting the old one back is a no-op if not.
+        route_switched = True
         if staged:
             router.switch(staged.pop(), drain=False)
         else:  # nothing was checked (no new container): nothing was staged either
             route(app, web, has_web=has_web, release=release, drain=False)
-        route_switched = True
         failpoints.reached("switched")
         with store.transaction():  # the switch of record: one commit
             serving.replace(app, new_ids | {c.id for c in kept})

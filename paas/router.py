@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from paas import lifecycle, locks, names, paths, procs, settings
+from paas import failpoints, lifecycle, locks, names, paths, procs, settings
 from paas.errors import DeployFailed, InvalidInput, ServiceUnavailable
 from paas.models import Route
 
@@ -334,6 +334,7 @@ def reload(drain: bool = True, drain_timeout: float = 30.0) -> None:
     accepting = {w for w in old_workers if not _shutting_down(w)}
     os.kill(pid, signal.SIGHUP)
     signalled = time.monotonic()
+    failpoints.reached("reloading")
     deadline = signalled + drain_timeout
     while time.monotonic() < deadline:
         alive = [w for w, seen in old_workers.items() if seen and procs.parent_and_start(w) == seen]

@@ -224,10 +224,14 @@ def transaction() -> Iterator[sqlite3.Connection]:
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        # A COMMIT that failed (a full disk) may leave the transaction open: later ones
+        # would join it and never commit, holding the write lock. SQLite may also have rolled
+        # back by itself already, when a second ROLLBACK would hide the first error.
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
 
 
 def query(sql: str, params: tuple = ()) -> list[sqlite3.Row]:

@@ -44,17 +44,37 @@ def test_kill_9_at_each_deploy_step_then_recover(server, make_app, step):
     assert wait_for(lambda: len(_containers(source.app)) == 1, timeout=40)
 
 
-def _kill_deploy_at(server, app, step, command="deploy", *more):
+def test_a_deploy_interrupted_while_nginx_reloads_puts_the_old_route_back(server, make_app):
+    # Ctrl-C after nginx took the new route, before the deploy saw its old workers stop: the
+    # new containers go, so the route to them must go first, or the app answers 502.
+    source = make_app("python")
+    source.push()
+    before = server.paas("nginx:show-config", source.app, check=True).stdout
+    _kill_deploy_at(server, source.app, "reloading", signal_number=signal.SIGINT)
+    assert server.paas("nginx:show-config", source.app, check=True).stdout == before
+    assert server.get(source.app)[1].startswith("Hello from paas! release=v1")
+    assert _serving(server, source.app) == [("web.1", "v1")]
+    assert wait_for(lambda: len(_containers(source.app)) == 1, timeout=40)
+
+
+def _kill_deploy_at(server, app, step, command="deploy", *more, signal_number=signal.SIGKILL):
     env = {**server.env, "PAAS_FAILPOINTS": step}
+    # Python turns SIGINT into KeyboardInterrupt only if it was not ignored when it started
+    # (a test run in the background inherits SIG_IGN).
     process = subprocess.Popen([*PAAS, command, app, *more], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     lines = []
     for line in process.stdout:
         lines.append(line)
         if f"failpoint {step} reached" in line:
             break
     assert any(f"failpoint {step} reached" in line for line in lines), "".join(lines)
-    os.killpg(process.pid, signal.SIGKILL)
+    if signal_number == signal.SIGKILL:
+        os.killpg(process.pid, signal.SIGKILL)
+    else:  # a Ctrl-C reaches the command itself; it must finish what it does about it
+        os.kill(process.pid, signal_number)
+        process.stdout.read()
     process.wait()
 
 

@@ -242,3 +242,23 @@ def test_ten_processes_on_a_fresh_root_create_schema_once(subprocess_env, tmp_pa
     assert store.query("PRAGMA user_version")[0][0] == len(store.MIGRATIONS)
     assert _mode(paas_root / "paas.db") == 0o600
     assert _mode(paas_root) == 0o700
+
+
+def test_a_commit_that_fails_leaves_no_transaction_open(paas_root):
+    # A deferred constraint fails at COMMIT, as a full disk would: the transaction must not
+    # stay open, or every later one in this process would join it and never commit.
+    import sqlite3
+
+    db = store.connection()
+    db.execute("CREATE TABLE t_parent (id INTEGER PRIMARY KEY)")
+    db.execute("CREATE TABLE t_child (p INTEGER REFERENCES t_parent(id) DEFERRABLE INITIALLY DEFERRED)")
+    with pytest.raises(sqlite3.IntegrityError):
+        with store.transaction() as tx:
+            tx.execute("INSERT INTO t_child VALUES (42)")
+    assert not db.in_transaction
+    with store.transaction() as tx:
+        tx.execute("INSERT INTO t_parent VALUES (1)")
+    other = sqlite3.connect(paths.database())
+    assert other.execute("SELECT COUNT(*) FROM t_parent").fetchone()[0] == 1
+    assert other.execute("SELECT COUNT(*) FROM t_child").fetchone()[0] == 0
+    other.close()
