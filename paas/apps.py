@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from paas import names, store
-from paas.errors import Conflict, NotFound
+from paas.errors import Conflict, NameNotFreed, NotFound
 from paas.models import App
 
 
@@ -32,6 +32,7 @@ def create(name: str, owner: str | None = None) -> App:
     with store.transaction() as db:
         if db.execute("SELECT 1 FROM apps WHERE name = ?", (name,)).fetchone():
             raise Conflict(f"app {name!r} already exists")
+        require_freed(name)
         # No formation rows yet: web defaults to 1 until app.json or ps:scale says otherwise.
         db.execute(
             "INSERT INTO apps (name, owner, created_at) VALUES (?, ?, ?)",
@@ -51,11 +52,24 @@ def list_all() -> list[App]:
 
 
 def require_free(name: str) -> None:
-    """Refuse a name an app has, or whose repo is still on disk."""
+    """Refuse a name an app has, or whose repo is still on disk, or not yet freed."""
     from paas import paths
 
     if find(name) is not None or paths.repo(name).exists():
         raise Conflict(f"app {name!r} already exists")
+    require_freed(name)
+
+
+def require_freed(name: str) -> None:
+    """Refuse a name whose previous app (destroyed, or renamed away) left images, containers
+    or a route not yet removed: a new app of that name could deploy its images
+    (`deploy --image paas/NAME:v3`) and answer at its hostname with what it left."""
+    if store.query_one("SELECT 1 FROM images_left WHERE app = ?", (name,)):
+        raise NameNotFreed(f"the name {name!r} is not free yet: images of the app that had it are still to be removed",
+                           hint="an admin can remove them with: paas cleanup")
+    if store.query_one("SELECT 1 FROM renamed_away WHERE app = ?", (name,)):
+        raise NameNotFreed(f"the name {name!r} is not free yet: the app renamed away from it still has containers "
+                           "or a route under it", hint="an admin can remove them with: paas cleanup --retire")
 
 
 def rename(old: str, new: str) -> App:

@@ -56,6 +56,14 @@ def _write(stream, text: str) -> None:
         os.close(devnull)
 
 
+_CONTROLS = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7f, 0xa0)]}
+
+
+def escape_controls(text: str) -> str:
+    """Control characters (ESC, CR, newlines...) as \\xNN: text from users, shown safely."""
+    return text.translate(_CONTROLS)
+
+
 def out(text: str = "") -> None:
     """Plain output line (data a script may read)."""
     _write(sys.stdout, text)

@@ -26,6 +26,13 @@ class Conflict(PaasError):
     exit_code = 4
 
 
+class NameNotFreed(PaasError):
+    """A name whose previous app left images or containers still to be removed. Not a
+    Conflict: no app has the name, and nobody may take it over with what it left."""
+
+    exit_code = 4
+
+
 class LockTimeout(PaasError):
     exit_code = 5
 

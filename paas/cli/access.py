@@ -91,7 +91,9 @@ def events_command(
 
     check_format(fmt)
     actor = identity.current()
-    visible = None if actor.role == "admin" else {a.name for a in lifecycle.visible_apps()}
+    # name -> since when the app of that name exists: what an earlier app of the same name
+    # (destroyed, or renamed away) did is not its new owner's to read.
+    visible = None if actor.role == "admin" else {a.name: a.created_at for a in lifecycle.visible_apps()}
     if app_name:
         if visible is not None and app_name not in visible:
             # The same answer for an app that does not exist: never reveal which apps exist.
@@ -100,7 +102,7 @@ def events_command(
 
     def shown(items):
         # Non-admins see their apps' events and their own commands, nothing else.
-        return [e for e in items if visible is None or e["app"] in visible
+        return [e for e in items if visible is None or (e["app"] in visible and e["at"] >= visible[e["app"]])
                 or (e["app"] is None and e["actor"] == actor.name)]
 
     items = shown(events.recent(app_name, limit))
@@ -110,7 +112,10 @@ def events_command(
     last = 0
     while True:
         for e in items:
-            console.out(f"{timestamp(e['at'])}  {e['actor']}  {e['app'] or '-'}  {e['command']}  -> {e['outcome']}")
+            # A command's words are anyone's input: shown escaped, they cannot move the cursor
+            # or forge a line of the trail on the reader's terminal.
+            console.out(f"{timestamp(e['at'])}  {e['actor']}  {e['app'] or '-'}  "
+                        f"{console.escape_controls(e['command'])}  -> {console.escape_controls(e['outcome'])}")
             last = max(last, e["id"])
         if not tail:
             return

@@ -63,6 +63,25 @@ def test_rename_refusals():
     assert [a.name for a in apps.list_all()] == ["api", "web"]
 
 
+@pytest.mark.parametrize("table", ["images_left", "renamed_away"])
+def test_a_name_its_previous_app_has_not_yet_freed_cannot_be_taken(table):
+    # Destroyed (or renamed away) with images or containers left for `paas cleanup`: a new app
+    # of that name could deploy those images and answer at the old hostname.
+    from paas.errors import NameNotFreed
+
+    with store.transaction() as db:
+        db.execute(f"INSERT INTO {table} (app, at) VALUES ('old', 1)")
+    with pytest.raises(NameNotFreed, match=r"^the name 'old' is not free yet") as info:
+        apps.create("old")
+    assert info.value.exit_code == 4 and "paas cleanup" in info.value.hint
+    with pytest.raises(NameNotFreed):
+        apps.require_free("old")
+    assert apps.find("old") is None
+    with store.transaction() as db:
+        db.execute(f"DELETE FROM {table} WHERE app = 'old'")  # cleanup removed what was left
+    apps.create("old")
+
+
 def test_delete_removes_every_row_of_the_app_and_nothing_else():
     apps.create("keep")
     config.set_vars("keep", {"K": "1"})

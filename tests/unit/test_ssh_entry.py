@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from paas import access, apps, config, events, handoff, keys, paths, ssh_entry
+from paas import access, apps, config, events, handoff, keys, paths, ssh_entry, store
 
 ROLES = ("admin", "owner", "collaborator", "stranger")
 KEY_OF = {"admin": "root", "owner": "alice", "collaborator": "carol", "stranger": "mallory"}
@@ -390,6 +390,26 @@ def test_stranger_sees_no_events_of_other_apps(keyring, door):
     assert hidden[0] == missing[0] == 13
     assert hidden[2].replace("other", "X") == missing[2].replace("nosuchapp", "X")
     assert door("alice", "events -n 5 web")[0] == 0
+
+
+def test_an_apps_new_owner_does_not_read_what_an_earlier_app_of_that_name_did(keyring, door):
+    # `web` was once another app (destroyed, its name taken again): its trail is not alice's.
+    with store.transaction() as db:
+        db.execute("INSERT INTO events (at, actor, app, command, outcome) VALUES (?, 'root', 'web', "
+                   "'run web -- psql postgres://u:secret@db', 'ok')", (apps.get("web").created_at - 60,))
+    assert "secret" not in door("alice", "events --format json")[1]
+    assert "secret" not in door("alice", "events web --format json")[1]
+    assert "secret" in door("root", "events web --format json")[1]  # admins read the whole trail
+
+
+def test_the_trail_shows_control_characters_escaped(keyring, door):
+    # A word with a carriage return and an escape sequence could overwrite the line on an
+    # admin's terminal and forge an entry.
+    door("alice", "ps:scale web 'web=1\r2026-01-01 00:00:00  root  other  apps:destroy other  -> ok\x1b[K'")
+    code, out, _ = door("root", "events -n 5")
+    assert code == 0
+    assert "\r" not in out and "\x1b" not in out
+    assert "web=1\\x0d2026-01-01" in out and "\\x1b[K" in out
 
 
 # git over the door (git-receive-pack itself is stubbed: no sshd, no pack protocol) ------
