@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from paas import apps, identity, lifecycle, names, settings, store
-from paas.errors import AccessDenied, Conflict, NotFound
+from paas.errors import AccessDenied, Conflict, InvalidInput, NotFound
+
+# nginx keeps every app's server names in one hash (nginx.conf.j2 sizes it for this many
+# names of up to 253 characters); one app must not fill it for all.
+MAX_PER_APP = 100
 
 
 def global_domain() -> str | None:
@@ -35,6 +39,9 @@ def add(app: str, domain: str) -> str:
         row = db.execute("SELECT a.name FROM domains d JOIN apps a ON a.id = d.app_id WHERE domain = ?", (domain,)).fetchone()
         if row:
             raise Conflict(f"{domain} is already used by {row['name']}")
+        if db.execute("SELECT COUNT(*) FROM domains WHERE app_id = ?", (app_id,)).fetchone()[0] >= MAX_PER_APP:
+            raise InvalidInput(f"{app} has {MAX_PER_APP} domains already, the most an app may have",
+                               hint="remove one with: paas domains:remove APP DOMAIN")
         db.execute("INSERT INTO domains (app_id, domain) VALUES (?, ?)", (app_id, domain))
     return domain
 

@@ -28,7 +28,9 @@ LEGACY_NETWORK = "paas"
 NETWORK_OPTIONS = {"com.docker.network.bridge.enable_icc": "false"}
 STACK_IMAGE = "paas/stack:bookworm"
 
-MAX_CONFIG_VALUE = 256 * 1024  # bytes of one config value, UTF-8
+# Bytes of one config value, UTF-8. Linux holds at most 128 KiB in one environment string
+# (MAX_ARG_STRLEN, "KEY=value" and its NUL): a larger one would never start a container.
+MAX_CONFIG_VALUE = 127 * 1024
 
 _APP_RE = re.compile(r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

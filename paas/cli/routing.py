@@ -18,7 +18,11 @@ def add(app_name: AppArg, domain: Domain) -> None:
     from paas import proxy
 
     host = domains.add(app_name, domain)
-    proxy.refresh(app_name)
+    try:
+        proxy.refresh(app_name)
+    except BaseException:  # nginx refused the route with it: the domain is not kept
+        domains.remove(app_name, host)
+        raise
     console.step(f"Added {host} to {app_name}")
 
 

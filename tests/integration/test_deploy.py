@@ -314,6 +314,12 @@ def test_dockerignore_is_honoured_and_run_sees_the_release_config(server, make_a
     assert "from run" in listing.stdout and listing.stdout.strip().endswith("app")
     failed = server.paas("run", source.app, "--", "sh", "-c", "exit 9")
     assert failed.returncode == 9
+    # The largest value paas takes still fits the kernel's 128 KiB for one environment string.
+    from paas import names
+
+    server.paas("config:set", source.app, "BIG=@-", input="x" * names.MAX_CONFIG_VALUE, check=True)
+    length = server.paas("run", source.app, "--", "sh", "-c", 'echo "${#BIG}"', check=True)
+    assert length.stdout.strip() == str(names.MAX_CONFIG_VALUE)
 
 
 def serving_by_process(server, app):
@@ -383,6 +389,30 @@ def test_web_zero_has_no_vhost_until_scaled_back(server, make_app):
     assert server.get(source.app)[0] == 404
     server.paas("ps:scale", source.app, "web=1", check=True)
     assert server.get(source.app)[0] == 200
+
+
+def test_custom_domains_up_to_the_longest_hostname_are_routed_and_removed(server, make_app):
+    import http.client
+
+    def get(host):
+        conn = http.client.HTTPConnection("127.0.0.1", server.http_port, timeout=10)
+        conn.request("GET", "/", headers={"Host": host})
+        response = conn.getresponse()
+        body = response.read().decode()
+        conn.close()
+        return response.status, body
+
+    source = make_app("python")
+    source.push()
+    longest = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 56, "test"])  # 253 characters
+    assert len(longest) == 253
+    for host in (longest, "www.example.test"):
+        server.paas("domains:add", source.app, host, check=True)
+        status, body = get(host)
+        assert status == 200 and body.startswith("Hello from paas!")
+    server.paas("domains:remove", source.app, longest, check=True)
+    assert get(longest)[0] == 404
+    assert get("www.example.test")[0] == 200
 
 
 def test_apps_built_from_the_same_tree_keep_their_own_images(server, make_app):

@@ -248,3 +248,29 @@ def test_destroy_without_a_terminal_needs_force(subprocess_env):
         " !     destroying web cannot be undone; confirm by typing its name, or pass --force\n"
     )
     assert [a.name for a in apps.list_all()] == ["web"]
+
+
+def test_a_domain_nginx_refuses_is_not_kept(cli, monkeypatch):
+    from paas import domains, proxy
+    from paas.errors import DeployFailed
+
+    cli("apps:create", "web")
+
+    def nginx_refuses(app):
+        raise DeployFailed("nginx rejected the new configuration; the old one keeps serving")
+
+    monkeypatch.setattr(proxy, "refresh", nginx_refuses)
+    result = cli("domains:add", "web", "www.example.test")
+    assert result.exit_code == 7 and "nginx rejected" in result.stderr
+    assert domains.custom("web") == []
+
+
+def test_an_app_has_at_most_a_hundred_domains(cli, monkeypatch):
+    from paas import domains
+
+    cli("apps:create", "web")
+    for n in range(domains.MAX_PER_APP):
+        domains.add("web", f"d{n}.example.test")
+    result = cli("domains:add", "web", "one-more.example.test")
+    assert result.exit_code == 2 and "100 domains already" in result.stderr
+    assert len(domains.custom("web")) == domains.MAX_PER_APP

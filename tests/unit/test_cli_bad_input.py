@@ -146,7 +146,7 @@ def test_key_boundaries_and_case(cli):
 
 BAD_VALUES = {
     "NUL": ("a\x00b", "the value of K contains a NUL byte, which no environment can hold"),
-    "over 256 KiB": ("x" * (256 * 1024 + 1), "the value of K is larger than 256 KiB"),
+    "over 127 KiB": ("x" * (127 * 1024 + 1), "the value of K is larger than 127 KiB"),
     "lone surrogate": ("bad \udcff byte", "the value of K is not valid UTF-8"),
 }
 
@@ -161,7 +161,7 @@ def test_bad_config_values(cli, state, seeded, value, message):
 
 def test_largest_value_is_accepted(cli):
     cli("apps:create", "web")
-    value = "é" * (128 * 1024)  # 256 KiB of UTF-8
+    value = "é" * (127 * 512)  # 127 KiB of UTF-8
     assert cli("config:set", "web", f"K={value}").exit_code == 0
     assert cli("config:get", "web", "K").stdout_bytes == (value + "\n").encode()
 

@@ -294,7 +294,7 @@ def test_literal_at_sign(cli, web):
     [
         (b"\xff\xfe not utf-8", "{path} is not UTF-8 text"),
         (b"nul \x00 byte", "the value of K contains a NUL byte, which no environment can hold"),
-        (b"x" * (256 * 1024 + 1), "the value of K is larger than 256 KiB"),
+        (b"x" * (127 * 1024 + 1), "the value of K is larger than 127 KiB"),
     ],
 )
 def test_bad_file_values_are_refused(cli, web, state, tmp_path, content, message):
@@ -334,7 +334,7 @@ def test_an_app_that_is_renamed_keeps_its_config_and_the_new_name_answers(cli, w
 
 
 def test_endless_stdin_is_refused_after_the_limit_without_reading_it_all(web, state, subprocess_env):
-    """A client streaming without end: refused once one byte past 256 KiB has come."""
+    """A client streaming without end: refused once one byte past 127 KiB has come."""
     before = state()
     proc = subprocess.Popen([sys.executable, "-m", "paas", "config:set", "web", "K=@-"], env=subprocess_env,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -347,6 +347,6 @@ def test_endless_stdin_is_refused_after_the_limit_without_reading_it_all(web, st
         pass
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 2, err.decode()
-    assert err == b" !     standard input is larger than 256 KiB, the most one config value may hold\n"
+    assert err == b" !     standard input is larger than 127 KiB, the most one config value may hold\n"
     assert sent < 64 * 2**20
     assert state() == before

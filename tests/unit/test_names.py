@@ -66,13 +66,13 @@ def test_config_key_reserved(key):
 
 def test_config_value_limits():
     assert names.config_value("K", "") == ""
-    exact = "x" * (256 * 1024)
+    exact = "x" * (127 * 1024)
     assert names.config_value("K", exact) == exact
-    multibyte = "é" * (128 * 1024)  # 2 bytes each: exactly 256 KiB
+    multibyte = "é" * (127 * 512)  # 2 bytes each: exactly 127 KiB
     assert names.config_value("K", multibyte) == multibyte
-    with pytest.raises(InvalidInput, match=r"^the value of K is larger than 256 KiB$"):
+    with pytest.raises(InvalidInput, match=r"^the value of K is larger than 127 KiB$"):
         names.config_value("K", exact + "x")
-    with pytest.raises(InvalidInput, match=r"^the value of K is larger than 256 KiB$"):
+    with pytest.raises(InvalidInput, match=r"^the value of K is larger than 127 KiB$"):
         names.config_value("K", multibyte + "é")
     with pytest.raises(InvalidInput) as info:
         names.config_value("K", "a\x00b")
