@@ -1,4 +1,4 @@
-"""Image pruning: keep the images of the last PAAS_KEEP_RELEASES good releases per app."""
+"""Image pruning: keep the last PAAS_KEEP_RELEASES images good releases ran, per app."""
 
 from __future__ import annotations
 
@@ -24,7 +24,13 @@ def images_to_remove(app: str, history, present_tags: set[str], keep: int) -> li
     A release still being built is tagged before its row records the image, so its tag is
     kept by name."""
     good = [r for r in history if r.status in ("live", "retired") and r.image]
-    kept = {r.image for r in good[:keep]}
+    # Distinct images: config changes and rollbacks make releases that reuse one, and five
+    # `config:set`s must not leave nothing older to roll back to.
+    kept: set[str] = set()
+    for r in good:
+        if len(kept) == keep:
+            break
+        kept.add(r.image)
     kept |= {r.image for r in history if r.status in IN_PROGRESS and r.image}
     kept |= {names.image_tag(app, r.version) for r in history if r.status in IN_PROGRESS}
     return sorted(tag for tag in present_tags if tag not in kept)

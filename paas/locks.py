@@ -51,8 +51,11 @@ def hold(name: str, what: str, wait: float | None = None, shared: bool = False) 
         died_holding = False
         if not shared:  # shared holders would overwrite each other's note
             died_holding = bool(os.pread(fd, 200, 0).strip())
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"pid {os.getpid()}".encode(), 0)
+            # Ours over the dead holder's, then cut to length: a note is there at every moment,
+            # so a kill (or a full disk) right here still leaves the next holder its clean-up.
+            note = f"pid {os.getpid()}".encode()
+            os.pwrite(fd, note, 0)
+            os.ftruncate(fd, len(note))
         _held.add(name)
         try:
             yield died_holding

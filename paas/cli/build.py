@@ -49,20 +49,27 @@ def cleanup(
         "--retire", help="Also retire containers that no longer serve, and what a killed rename left of the old name",
     )] = False,
 ) -> None:
-    """Remove images older than the last PAAS_KEEP_RELEASES (5) good releases, images a destroy had to leave, and dangling layers."""
+    """Remove release images but the last PAAS_KEEP_RELEASES (5) each app ran, images a destroy had to leave, and dangling layers."""
     from paas import cleanup as pruning
 
     check_format(fmt)
-    orphans = []
+    orphans, failed = [], False
     if retire:
         from paas import deploy
+        from paas.errors import PaasError
 
         for item in apps.list_all():
-            deploy.retire(item.name)
+            try:  # one app behind a long build (or destroyed meanwhile) must not stop the rest
+                deploy.retire(item.name)
+            except PaasError as exc:
+                console.warn(f"{item.name}: not retired now: {exc.message}")
+                failed = True
         orphans = deploy.retire_orphans()
     result = pruning.prune_all()
     if fmt == "json":
         console.emit_json({**result, "old_names_retired": orphans} if retire else result)
+        if failed:
+            raise typer.Exit(1)
         return
     for name in orphans:
         console.detail(f"Removed the route and containers of {name}, a name no app has any more")
@@ -72,3 +79,5 @@ def cleanup(
         console.detail(f"{name}: {', '.join(tags)}")
     if result["abandoned_builds"]:
         console.detail(f"Removed {result['abandoned_builds']} build folder(s) that killed builds left")
+    if failed:
+        raise typer.Exit(1)

@@ -32,3 +32,11 @@ def test_a_release_being_built_keeps_its_tag_before_its_row_names_the_image():
 def test_pending_and_built_releases_keep_their_images():
     history = [release(4, "pending"), release(3, "built"), release(2, "live"), release(1, "retired")]
     assert images_to_remove("web", history, tags(1, 2, 3, 4), keep=1) == ["paas/web:v1"]
+
+
+def test_releases_that_reuse_an_image_do_not_use_up_what_is_kept():
+    # v5..v7 run v5's build (v6 and v7 are config changes); v4 and v3 were builds of their own.
+    # keep=2: the two newest images, v5's and v4's, not v5's alone.
+    history = [release(v, "live" if v == 7 else "retired", image="paas/web:v5") for v in (7, 6, 5)] + \
+              [release(4, "retired"), release(3, "retired")]
+    assert images_to_remove("web", history, tags(3, 4, 5), keep=2) == ["paas/web:v3"]

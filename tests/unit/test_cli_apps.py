@@ -274,3 +274,25 @@ def test_an_app_has_at_most_a_hundred_domains(cli, monkeypatch):
     result = cli("domains:add", "web", "one-more.example.test")
     assert result.exit_code == 2 and "100 domains already" in result.stderr
     assert len(domains.custom("web")) == domains.MAX_PER_APP
+
+
+def test_cleanup_retire_goes_on_past_an_app_it_cannot_retire_now(cli, monkeypatch, deploy_calls):
+    import paas
+    from paas import cleanup
+    from paas.errors import LockTimeout
+
+    for name in ("busy", "calm"):
+        cli("apps:create", name)
+
+    def retire(app):
+        if app == "busy":
+            raise LockTimeout("app busy is busy: pid 4242 has held it for over 600s")
+        deploy_calls.append(("retire", app))
+
+    monkeypatch.setattr(paas.deploy, "retire", retire, raising=False)
+    monkeypatch.setattr(paas.deploy, "retire_orphans", lambda: [], raising=False)
+    monkeypatch.setattr(cleanup, "prune_all", lambda: {"images": {}, "dangling_layers": 0, "abandoned_builds": 0})
+    result = cli("cleanup", "--retire")
+    assert result.exit_code == 1
+    assert "busy: not retired now: app busy is busy" in result.stderr
+    assert ("retire", "calm") in deploy_calls

@@ -149,6 +149,26 @@ def test_the_next_holder_learns_that_the_last_one_died_holding_the_lock(paas_roo
         assert died_holding is False  # told once
 
 
+def test_a_holder_that_cannot_write_its_own_note_leaves_the_dead_ones_for_the_next(paas_root, monkeypatch):
+    # The last holder died holding the lock; the next one fails (a full disk, or killed) as it
+    # writes its note: the one after it must still learn that a clean-up is due.
+    with locks.hold("app-demo", "app demo"):
+        pass
+    (paths.locks() / "app-demo.lock").write_text("pid 999999")  # died holding it
+    real_pwrite = locks.os.pwrite
+
+    def disk_full(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(locks.os, "pwrite", disk_full)
+    with pytest.raises(OSError):
+        with locks.hold("app-demo", "app demo"):
+            pass
+    monkeypatch.setattr(locks.os, "pwrite", real_pwrite)
+    with locks.hold("app-demo", "app demo") as died_holding:
+        assert died_holding is True
+
+
 def test_shared_holders_and_nested_holds_report_no_dead_holder(paas_root):
     """Only an exclusive holder leaves a note, and only the outer hold is told about it."""
     paths.locks().mkdir(parents=True, exist_ok=True)
