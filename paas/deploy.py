@@ -515,19 +515,25 @@ def _stale(app: str) -> list[RunningContainer]:
 def reap(app: str) -> list[RunningContainer]:
     """Stop stale containers now (left by a crashed command or awaiting retirement), once no
     nginx worker of an older configuration may still carry a request to them."""
-    stale = _stale(app)
-    _stop_after_drain(app, stale)
-    if stale:
-        serving.add_remove(app, set(), {c.id for c in stale})
-    return stale
+    stopped = _stop_after_drain(app, _stale(app))
+    if stopped:
+        serving.add_remove(app, set(), {c.id for c in stopped})
+    return stopped
 
 
-def _stop_after_drain(app: str, stale: list[RunningContainer]) -> None:
+def _stop_after_drain(app: str, stale: list[RunningContainer]) -> list[RunningContainer]:
     """Stop containers that serve no more once no nginx worker of an older configuration may
-    still carry a request to them (including a switch made while the caller waited)."""
-    if stale:
-        router.wait_for_draining_workers()
-        scheduler.stop_all(stale, _stop_timeout(app))
+    still carry a request to them (including a switch made while the caller waited). Never
+    one the app's vhost still routes to: a failure that left the route behind the records
+    (an undo or a recovery that could not finish) must not turn into 502s, nor free its
+    address for another app's container. Those stay for a later switch. The ones stopped."""
+    if not stale:
+        return []
+    router.wait_for_draining_workers()
+    routed = router.routed_addresses(app)
+    stopping = [c for c in stale if f"{c.address}:{c.port}" not in routed]
+    scheduler.stop_all(stopping, _stop_timeout(app))
+    return stopping
 
 
 def route_serving(app: str) -> None:
@@ -628,8 +634,7 @@ def retire(app: str, wait: float | None = None) -> list[RunningContainer]:
     failpoints.reached("retire")
     with locks.app_lock(app, wait):
         stale = _stale(app)  # decided under the lock, stopped outside it (SIGTERM takes time)
-    _stop_after_drain(app, stale)
-    return stale
+    return _stop_after_drain(app, stale)
 
 
 def retire_orphans() -> list[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import os
 import pwd
+import re
 import shutil
 import signal
 import subprocess
@@ -364,6 +365,12 @@ def wait_for_draining_workers(timeout: float = WORKER_SHUTDOWN_TIMEOUT) -> None:
         if not any(_shutting_down(w) for w in procs.children(pid)):
             return
         time.sleep(0.05)
+
+
+def routed_addresses(app: str) -> set[str]:
+    """Every `ADDRESS:PORT` the app's vhost names (an app's own template included)."""
+    text = current_app_config(app) or ""
+    return set(re.findall(r"(?<![\w.:])(\d{1,3}(?:\.\d{1,3}){3}:\d{1,5})(?![\w.])", text))
 
 
 def app_config_path(app: str) -> Path:

@@ -430,3 +430,38 @@ def test_custom_template_cannot_claim_hostnames_the_app_does_not_own(server, ext
     domains.add("other", "www.other.org")
     with pytest.raises(InvalidInput):
         router.render_app(router.route_for("demo", UPSTREAMS), CUSTOM.replace("EXTRA", extra))
+
+
+def test_routed_addresses_are_read_back_from_the_vhost(server):
+    install({"demo": render(upstreams=["172.18.0.5:5000", "172.18.0.50:5000"])})
+    # Every ADDRESS:PORT the text names; the listen address is never a container's.
+    assert router.routed_addresses("demo") == {"172.18.0.5:5000", "172.18.0.50:5000", f"127.0.0.1:{HTTP_PORT}"}
+    assert router.routed_addresses("ghost") == set()
+
+
+def test_a_retire_never_stops_a_container_the_vhost_still_routes_to(server, monkeypatch):
+    # A failure left nginx routing to a container the records call stale (an undo or a
+    # recovery that could not finish): stopping it would answer 502 and free its address.
+    import importlib
+    import sys
+
+    import paas
+    from paas.models import RunningContainer
+
+    deploy = importlib.import_module("paas.deploy")
+    if not hasattr(deploy, "_stop_after_drain"):  # the conftest's stand-in
+        monkeypatch.delitem(sys.modules, "paas.deploy")
+        deploy = importlib.import_module("paas.deploy")
+        monkeypatch.setattr(paas, "deploy", deploy)
+    install({"demo": render(upstreams=["172.18.0.5:5000"])})
+
+    def container(address):
+        return RunningContainer(id=address, name=f"demo-{address}", app="demo", process="web", index=1,
+                                release=1, role="process", state="running", address=address, port=5000)
+
+    routed, unrouted = container("172.18.0.5"), container("172.18.0.6")
+    stopped = []
+    monkeypatch.setattr(router, "wait_for_draining_workers", lambda: None)
+    monkeypatch.setattr(deploy.scheduler, "stop_all", lambda cs, timeout: stopped.extend(c.id for c in cs))
+    assert deploy._stop_after_drain("demo", [routed, unrouted]) == [unrouted]
+    assert stopped == ["172.18.0.6"]
