@@ -634,7 +634,17 @@ def retire(app: str, wait: float | None = None) -> list[RunningContainer]:
     failpoints.reached("retire")
     with locks.app_lock(app, wait):
         stale = _stale(app)  # decided under the lock, stopped outside it (SIGTERM takes time)
+    scheduler.stop_all(orphaned_one_offs(app), 0)
     return _stop_after_drain(app, stale)
+
+
+def orphaned_one_offs(app: str) -> list[RunningContainer]:
+    """`paas run`, release-phase and pre/postdeploy containers whose command was killed
+    before it could remove them: they would hold the app's config and an address for good."""
+    from paas import procs
+    from paas.runtime import docker_api
+
+    return [c for c in docker_api.list_containers(app) if c.role != "process" and c.owner and procs.gone(c.owner)]
 
 
 def retire_orphans() -> list[str]:

@@ -74,6 +74,7 @@ class RunningContainer:
     started_at: str | None = None
     created: str | None = None  # Docker's creation time, RFC 3339 in UTC
     launched_at: float | None = None  # time.monotonic() when this process asked Docker to start it
+    owner: str | None = None  # one-offs: the command waiting on it ("PID.START", procs.identity)
 
     @property
     def created_key(self) -> str:

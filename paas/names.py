@@ -17,6 +17,7 @@ LABEL_INDEX = "paas.index"
 LABEL_RELEASE = "paas.release"
 LABEL_ROLE = "paas.role"  # "process" for formation containers, "run" for one-offs, "release" for release phase
 LABEL_PORT = "paas.port"
+LABEL_OWNER = "paas.owner"  # one-offs: "PID.START" of the command that waits on them
 LABEL_STACK = "paas.stack"
 
 # App containers join one bridge network with inter-container traffic off (like Heroku's

@@ -39,6 +39,22 @@ def parent_and_start(pid: int) -> tuple[int, int] | None:
     return int(fields[1]), int(fields[19])
 
 
+def identity(pid: int | None = None) -> str:
+    """"PID.START" of a live process (this one by default): names it even after its pid is reused."""
+    pid = os.getpid() if pid is None else pid
+    seen = parent_and_start(pid)
+    return f"{pid}.{seen[1] if seen else 0}"
+
+
+def gone(identity_text: str) -> bool:
+    """Whether the process `identity` named has ended (its pid dead, or now another's)."""
+    pid, _, start = identity_text.partition(".")
+    if not pid.isdigit() or not start.isdigit():
+        return False  # not ours to judge
+    seen = parent_and_start(int(pid))
+    return seen is None or seen[1] != int(start)
+
+
 def command_line(pid: int) -> bytes:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes()

@@ -221,6 +221,7 @@ def _to_running(container) -> RunningContainer:
         port=int(port) if port and port.isdigit() else None,
         started_at=(attrs.get("State") or {}).get("StartedAt"),
         created=attrs.get("Created"),
+        owner=labels.get(names.LABEL_OWNER),
     )
 
 

@@ -23,9 +23,14 @@ def _env(app: str, release: Release, extra: dict[str, str] | None = None) -> dic
 
 
 def _labels(app: str, release: Release, role: str) -> dict[str, str]:
+    from paas import procs
+
+    # The owner removes it when done; one killed first (kill -9, a reboot) cannot, so a
+    # retire removes one-offs whose owner is gone (deploy.orphaned_one_offs).
     return {
         names.LABEL_APP: app, names.LABEL_PROCESS: role, names.LABEL_INDEX: "1",
         names.LABEL_RELEASE: str(release.version), names.LABEL_ROLE: role,
+        names.LABEL_OWNER: procs.identity(),
     }
 
 

@@ -407,3 +407,25 @@ def test_five_apps_deploy_at_once(server, make_app):
     for source in sources:
         assert results[source.app].returncode == 0, results[source.app].stderr[-2000:]
         assert server.get(source.app)[1].startswith("Hello from paas! release=v1")
+
+
+def test_a_run_whose_command_was_killed_is_removed_by_the_next_retire(server, make_app):
+    source = make_app("python")
+    source.push()
+    running = subprocess.Popen([*PAAS, "run", source.app, "--", "sleep", "300"], env=server.env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def one_offs():
+        out = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=paas.app={source.app}",
+                              "--filter", "label=paas.role=run"], capture_output=True, text=True)
+        return out.stdout.split()
+
+    try:
+        assert wait_for(lambda: len(one_offs()) == 1, timeout=60)
+    finally:
+        os.killpg(running.pid, signal.SIGKILL)  # no `finally` of its own runs: the container stays
+        running.wait()
+    assert len(one_offs()) == 1
+    server.paas("ps:retire", source.app, check=True)
+    assert one_offs() == []
+    assert server.get(source.app)[1].startswith("Hello from paas! release=v1")  # the app itself serves on
