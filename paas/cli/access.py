@@ -83,7 +83,7 @@ def acl_list(app_name: AppArg, fmt: Format = "text") -> None:
 def events_command(
     app_name: Annotated[Optional[str], typer.Argument(metavar="[APP]")] = None,
     tail: Annotated[bool, typer.Option("-t", "--tail", help="Keep following")] = False,
-    limit: Annotated[int, typer.Option("-n", "--num")] = 50,
+    limit: Annotated[int, typer.Option("-n", "--num", min=1, max=10000, help="Entries to show")] = 50,
     fmt: Format = "text",
 ) -> None:
     """Audit trail: who ran what, when, the outcome."""

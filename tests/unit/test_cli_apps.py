@@ -296,3 +296,10 @@ def test_cleanup_retire_goes_on_past_an_app_it_cannot_retire_now(cli, monkeypatc
     assert result.exit_code == 1
     assert "busy: not retired now: app busy is busy" in result.stderr
     assert ("retire", "calm") in deploy_calls
+
+
+def test_events_shows_between_1_and_10000_entries(cli):
+    for bad in ("0", "10001", "-5"):
+        result = cli("events", "-n", bad)
+        assert result.exit_code == 2, bad
+    assert cli("events", "-n", "10000").exit_code == 0
