@@ -536,16 +536,18 @@ def _stop_after_drain(app: str, stale: list[RunningContainer]) -> list[RunningCo
     return stopping
 
 
-def route_serving(app: str) -> None:
-    """Redraw the app's route from the web containers that serve now (app lock held)."""
+def route_serving(app: str, force: bool = True) -> None:
+    """Redraw the app's route from the web containers that serve now (app lock held).
+    `force`: reload even when the files say this already (a killed switch may have written
+    them without a reload); a settings change passes False, and changes nothing unchanged."""
     live = releases.current(app)
     if live is not None and "web" in live.processes:
         web = [c for c in serving_containers(app) if c.process == "web" and c.state == "running"]
-        route(app, web, has_web=serves_web(live, formation.get(app)), release=live, force=True)
+        route(app, web, has_web=serves_web(live, formation.get(app)), release=live, force=force)
     elif router.current_app_config(app) is not None:
         # Nothing live with a web type, yet a vhost: a killed deploy's switch left it pointing
         # at containers that are about to stop (their addresses then free for other apps).
-        route(app, [], has_web=False, force=True)
+        route(app, [], has_web=False, force=force)
 
 
 def recover(app: str, revive: bool = True) -> None:

@@ -50,7 +50,7 @@ def deploy_calls(monkeypatch) -> list[tuple]:
     fake = types.ModuleType("paas.deploy")
     fake.teardown = lambda app: calls.append(("teardown", app))
     fake.rename_running = lambda old, new: calls.append(("rename_running", old, new))
-    fake.route_serving = lambda app: calls.append(("route_serving", app))
+    fake.route_serving = lambda app, force=True: calls.append(("route_serving", app))
     fake.release_config_change = lambda app, description: calls.append(
         ("release_config_change", app, description)
     )

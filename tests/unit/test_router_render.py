@@ -439,20 +439,25 @@ def test_routed_addresses_are_read_back_from_the_vhost(server):
     assert router.routed_addresses("ghost") == set()
 
 
-def test_a_retire_never_stops_a_container_the_vhost_still_routes_to(server, monkeypatch):
-    # A failure left nginx routing to a container the records call stale (an undo or a
-    # recovery that could not finish): stopping it would answer 502 and free its address.
+@pytest.fixture
+def deploy(monkeypatch):
+    """The real paas.deploy (the unit conftest puts a stand-in in its place)."""
     import importlib
     import sys
 
     import paas
+
+    monkeypatch.delitem(sys.modules, "paas.deploy")
+    real = importlib.import_module("paas.deploy")
+    monkeypatch.setattr(paas, "deploy", real)
+    return real
+
+
+def test_a_retire_never_stops_a_container_the_vhost_still_routes_to(server, deploy, monkeypatch):
+    # A failure left nginx routing to a container the records call stale (an undo or a
+    # recovery that could not finish): stopping it would answer 502 and free its address.
     from paas.models import RunningContainer
 
-    deploy = importlib.import_module("paas.deploy")
-    if not hasattr(deploy, "_stop_after_drain"):  # the conftest's stand-in
-        monkeypatch.delitem(sys.modules, "paas.deploy")
-        deploy = importlib.import_module("paas.deploy")
-        monkeypatch.setattr(paas, "deploy", deploy)
     install({"demo": render(upstreams=["172.18.0.5:5000"])})
 
     def container(address):
@@ -465,3 +470,24 @@ def test_a_retire_never_stops_a_container_the_vhost_still_routes_to(server, monk
     monkeypatch.setattr(deploy.scheduler, "stop_all", lambda cs, timeout: stopped.extend(c.id for c in cs))
     assert deploy._stop_after_drain("demo", [routed, unrouted]) == [unrouted]
     assert stopped == ["172.18.0.6"]
+
+
+def test_a_setting_that_renders_the_same_vhost_reloads_nothing(server, deploy, reloads, monkeypatch):
+    # nginx:set to the value it has: each reload cuts every app's long connections.
+    from paas import proxy, releases
+    from paas.models import RunningContainer
+
+    version = releases.create("demo", description="v1", status="built", image="paas/demo:v1",
+                              processes={"web": "python app.py"}).version
+    releases.mark_live("demo", version)
+    web = RunningContainer(id="c1", name="demo-web-1", app="demo", process="web", index=1, release=version,
+                           role="process", state="running", address="172.18.0.5", port=5000)
+    monkeypatch.setattr(deploy, "serving_containers", lambda app: [web])
+    proxy.refresh("demo")
+    assert len(reloads) == 1 and router.routed_addresses("demo") >= {"172.18.0.5:5000"}
+    monkeypatch.setattr(router, "master_pid", lambda: 4242)  # nginx runs (reload is recorded, not sent)
+    proxy.refresh("demo")
+    assert len(reloads) == 1
+    settings.set_value("nginx", "demo", "proxy-read-timeout", "90")
+    proxy.refresh("demo")
+    assert len(reloads) == 2
