@@ -101,6 +101,39 @@ def restore_vars(app: str | None, before: dict[str, str], keys: list[str]) -> No
                 db.execute("DELETE FROM config WHERE app_id = ? AND key = ?", (scope, key))
 
 
+def note_undo(app: str, before: dict[str, str], keys: list[str], live_version: int) -> None:
+    """Keep what `keys` were (absent: None) while a change of them is released over
+    `live_version`; in the transaction that changed them, so a kill cannot part the two."""
+    scope = scope_id(app)
+    with store.transaction() as db:
+        for key in keys:
+            db.execute("INSERT OR REPLACE INTO config_undo (app_id, key, old_value, live_version) VALUES (?, ?, ?, ?)",
+                       (scope, key, before.get(key), live_version))
+
+
+def forget_undo(app: str) -> None:
+    with store.transaction() as db:
+        db.execute("DELETE FROM config_undo WHERE app_id = ?", (scope_id(app),))
+
+
+def undo_unreleased(app: str) -> list[str]:
+    """A config change whose command died before its release went live: its old values back
+    (the next deploy must not run what never passed its checks). The keys put back."""
+    from paas import releases
+
+    scope = scope_id(app)
+    rows = store.query("SELECT key, old_value, live_version FROM config_undo WHERE app_id = ?", (scope,))
+    if not rows:
+        return []
+    live = releases.current(app)
+    went_live = live is not None and live.version != rows[0]["live_version"]
+    keys = [] if went_live else [r["key"] for r in rows]
+    with store.transaction():
+        restore_vars(app, {r["key"]: r["old_value"] for r in rows if r["old_value"] is not None}, keys)
+        forget_undo(app)
+    return keys
+
+
 def vars_of(app: str | None) -> dict[str, str]:
     scope = scope_id(app)
     rows = store.query("SELECT key, value FROM config WHERE app_id = ? ORDER BY key", (scope,))

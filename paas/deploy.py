@@ -559,6 +559,9 @@ def recover(app: str, revive: bool = True) -> None:
     found = apps.find(app)
     if found is None:
         return
+    put_back = config.undo_unreleased(app)
+    if put_back:
+        console.detail(f"{', '.join(put_back)} put back as before: the config change was stopped before it went live")
     # A release phase (a migration, say) killed with its deploy must not run on beside the next.
     scheduler.stop_all(docker_api.list_containers(app, role="release"), 0)
     if found.stopped:  # a ps:stop killed before it let its containers go: finish it

@@ -138,8 +138,11 @@ def _change_config(target: str | None, write, verb: str, restart: bool) -> list[
 
     with locks.app_lock(target):
         before = config.vars_of(target)
-        changed = write()
         live_before = releases.current(target)
+        with store.transaction():  # the change and what undoes it, together
+            changed = write()
+            if changed and restart and live_before is not None:
+                config.note_undo(target, before, changed, live_before.version)
         if not changed or live_before is None:
             return changed
         if not restart:
@@ -152,7 +155,9 @@ def _change_config(target: str | None, write, verb: str, restart: bool) -> list[
             if now is None or now.version == live_before.version:  # nothing switched: undo
                 config.restore_vars(target, before, changed)
                 console.detail(f"{', '.join(changed)} left as before: the config change was undone")
+            config.forget_undo(target)
             raise
+        config.forget_undo(target)
     return changed
 
 

@@ -121,6 +121,17 @@ MIGRATIONS: list[str] = [
         at REAL NOT NULL
     );
     """,
+    # 5: the values a config change replaced, until its release went live or was undone: a
+    # config:set killed in between has them put back (config.undo_unreleased).
+    """
+    CREATE TABLE config_undo (
+        app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        old_value TEXT,
+        live_version INTEGER NOT NULL,
+        PRIMARY KEY (app_id, key)
+    );
+    """,
 ]
 
 _local = threading.local()

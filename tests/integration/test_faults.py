@@ -429,3 +429,17 @@ def test_a_run_whose_command_was_killed_is_removed_by_the_next_retire(server, ma
     server.paas("ps:retire", source.app, check=True)
     assert one_offs() == []
     assert server.get(source.app)[1].startswith("Hello from paas! release=v1")  # the app itself serves on
+
+
+def test_a_config_set_killed_before_its_release_went_live_is_undone(server, make_app):
+    source = make_app("python")
+    source.push()
+    server.paas("config:set", source.app, "FLAVOUR=mint", check=True)
+    _kill_deploy_at(server, source.app, "health-check", "config:set", "FLAVOUR=crashes-the-app")
+    assert server.get(source.app)[1].startswith("Hello from paas! release=v2")  # v2: mint
+    # The next command on the app puts the value back before anything else: what runs next
+    # is what last went live, never a value that did not pass its checks.
+    server.paas("ps:restart", source.app, check=True)
+    assert server.paas("config:get", source.app, "FLAVOUR", check=True).stdout.strip() == "mint"
+    seen = server.paas("run", source.app, "--", "sh", "-c", 'echo "$FLAVOUR"', check=True)
+    assert seen.stdout.strip() == "mint"

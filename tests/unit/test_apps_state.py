@@ -308,3 +308,23 @@ def test_an_app_is_running_until_marked_stopped():
     assert apps.get("web").stopped is True and [a.stopped for a in apps.list_all()] == [True]
     apps.set_stopped("web", False)
     assert apps.get("web").stopped is False
+
+
+@pytest.mark.parametrize("went_live", [False, True])
+def test_a_config_change_killed_mid_release_is_undone_unless_it_went_live(went_live):
+    apps.create("web")
+    config.set_vars("web", {"KEPT": "1", "FLAVOUR": "mint"})
+    v1 = releases.create("web", description="v1", status="built", image="paas/web:v1").version
+    releases.mark_live("web", v1)
+    before = config.vars_of("web")
+    with store.transaction():
+        changed = config.set_vars("web", {"FLAVOUR": "lime", "NEW": "x"})
+        config.note_undo("web", before, changed, v1)
+    if went_live:  # killed after the switch: the new values run, and stay
+        releases.mark_live("web", releases.create("web", description="Set", status="built", image="paas/web:v1").version)
+    put_back = config.undo_unreleased("web")
+    if went_live:
+        assert put_back == [] and config.vars_of("web") == {"KEPT": "1", "FLAVOUR": "lime", "NEW": "x"}
+    else:
+        assert sorted(put_back) == ["FLAVOUR", "NEW"] and config.vars_of("web") == {"KEPT": "1", "FLAVOUR": "mint"}
+    assert config.undo_unreleased("web") == []  # told once
