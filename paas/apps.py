@@ -11,7 +11,7 @@ from paas.models import App
 
 def _row_to_app(row) -> App:
     return App(id=row["id"], name=row["name"], owner=row["owner"], created_at=row["created_at"],
-               stopped=bool(row["stopped"]))
+               stopped=bool(row["stopped"]), named_at=row["named_at"])
 
 
 def find(name: str) -> App | None:
@@ -34,9 +34,10 @@ def create(name: str, owner: str | None = None) -> App:
             raise Conflict(f"app {name!r} already exists")
         require_freed(name)
         # No formation rows yet: web defaults to 1 until app.json or ps:scale says otherwise.
+        now = time.time()
         db.execute(
-            "INSERT INTO apps (name, owner, created_at) VALUES (?, ?, ?)",
-            (name, owner, time.time()),
+            "INSERT INTO apps (name, owner, created_at, named_at) VALUES (?, ?, ?, ?)",
+            (name, owner, now, now),
         )
     return get(name)
 
@@ -57,17 +58,20 @@ def require_free(name: str) -> None:
 
     if find(name) is not None or paths.repo(name).exists():
         raise Conflict(f"app {name!r} already exists")
-    require_freed(name)
+    # A rename may go back to a name it left, or try again after it was undone: the old
+    # name's containers and route then become its own again (and retire like any stale
+    # ones). Images are another matter: any app of the name could deploy them.
+    require_freed(name, containers_too=False)
 
 
-def require_freed(name: str) -> None:
+def require_freed(name: str, containers_too: bool = True) -> None:
     """Refuse a name whose previous app (destroyed, or renamed away) left images, containers
     or a route not yet removed: a new app of that name could deploy its images
     (`deploy --image paas/NAME:v3`) and answer at its hostname with what it left."""
     if store.query_one("SELECT 1 FROM images_left WHERE app = ?", (name,)):
         raise NameNotFreed(f"the name {name!r} is not free yet: images of the app that had it are still to be removed",
                            hint="an admin can remove them with: paas cleanup")
-    if store.query_one("SELECT 1 FROM renamed_away WHERE app = ?", (name,)):
+    if containers_too and store.query_one("SELECT 1 FROM renamed_away WHERE app = ?", (name,)):
         raise NameNotFreed(f"the name {name!r} is not free yet: the app renamed away from it still has containers "
                            "or a route under it", hint="an admin can remove them with: paas cleanup --retire")
 
@@ -78,7 +82,7 @@ def rename(old: str, new: str) -> App:
     with store.transaction() as db:
         if db.execute("SELECT 1 FROM apps WHERE name = ?", (new,)).fetchone():
             raise Conflict(f"app {new!r} already exists")
-        db.execute("UPDATE apps SET name = ? WHERE id = ?", (new, app.id))
+        db.execute("UPDATE apps SET name = ?, named_at = ? WHERE id = ?", (new, time.time(), app.id))
     return get(new)
 
 

@@ -226,7 +226,10 @@ def activate(app: str, release: Release, release_phase: bool = True, only: set[s
         for change in staged:  # not switched to
             router.discard(change)
         serving.add_remove(app, set(), new_ids)
-        if _route_put_back(app, lambda: router.apply({app: previous_vhost}) if route_switched else None):
+        # Only if the switch got as far as the files (it puts them back itself when nginx
+        # refused them, and a lock timeout or a stopped nginx wrote nothing).
+        if _route_put_back(app, lambda: router.apply({app: previous_vhost})
+                           if route_switched and router.current_app_config(app) != previous_vhost else None):
             scheduler.stop_all(new, 0)
             _restart_stopped(app, stopped)
         raise

@@ -14,6 +14,7 @@ class App:
     owner: str | None
     created_at: float
     stopped: bool = False  # by ps:stop: ps:restore leaves it so
+    named_at: float | None = None  # since when it has this name (created, or renamed)
 
 
 @dataclass(frozen=True)

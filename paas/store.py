@@ -122,8 +122,11 @@ MIGRATIONS: list[str] = [
     );
     """,
     # 5: the values a config change replaced, until its release went live or was undone: a
-    # config:set killed in between has them put back (config.undo_unreleased).
+    # config:set killed in between has them put back (config.undo_unreleased). And since
+    # when an app has its name: an earlier app's audit entries under it are not its own.
     """
+    ALTER TABLE apps ADD COLUMN named_at REAL;
+    UPDATE apps SET named_at = created_at;
     CREATE TABLE config_undo (
         app_id INTEGER NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
         key TEXT NOT NULL,

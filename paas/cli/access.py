@@ -91,9 +91,10 @@ def events_command(
 
     check_format(fmt)
     actor = identity.current()
-    # name -> since when the app of that name exists: what an earlier app of the same name
+    # name -> since when the app has that name: what an earlier app of the same name
     # (destroyed, or renamed away) did is not its new owner's to read.
-    visible = None if actor.role == "admin" else {a.name: a.created_at for a in lifecycle.visible_apps()}
+    visible = None if actor.role == "admin" else {
+        a.name: a.created_at if a.named_at is None else a.named_at for a in lifecycle.visible_apps()}
     if app_name:
         if visible is not None and app_name not in visible:
             # The same answer for an app that does not exist: never reveal which apps exist.

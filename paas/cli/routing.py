@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated
 
 import typer
@@ -20,8 +21,10 @@ def add(app_name: AppArg, domain: Domain) -> None:
     host = domains.add(app_name, domain)
     try:
         proxy.refresh(app_name)
-    except BaseException:  # nginx refused the route with it: the domain is not kept
+    except BaseException:  # nginx refused the route with it (or a Ctrl-C): not kept
         domains.remove(app_name, host)
+        with contextlib.suppress(Exception):  # a reload it interrupted may have taken it
+            proxy.refresh(app_name)
         raise
     console.step(f"Added {host} to {app_name}")
 

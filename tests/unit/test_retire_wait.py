@@ -31,6 +31,7 @@ def test_the_background_retire_waits_past_the_command_lock_timeout(paas_root, mo
             monkeypatch.setattr(paas, "deploy", deploy)
         retired = []
         monkeypatch.setattr(deploy, "_stale", lambda app: [])
+        monkeypatch.setattr(deploy, "orphaned_one_offs", lambda app: [])  # no Docker here
         monkeypatch.setattr(deploy, "_stop_after_drain", lambda app, stale: retired.append(app))
         monkeypatch.setattr(cleanup, "prune_app", lambda app: None)
         monkeypatch.setattr(network, "remove_legacy", lambda: None)

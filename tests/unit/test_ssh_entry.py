@@ -392,7 +392,7 @@ def test_stranger_sees_no_events_of_other_apps(keyring, door):
     assert door("alice", "events -n 5 web")[0] == 0
 
 
-def test_an_apps_new_owner_does_not_read_what_an_earlier_app_of_that_name_did(keyring, door):
+def test_an_apps_new_owner_does_not_read_what_an_earlier_app_of_that_name_did(keyring, door, monkeypatch):
     # `web` was once another app (destroyed, its name taken again): its trail is not alice's.
     with store.transaction() as db:
         db.execute("INSERT INTO events (at, actor, app, command, outcome) VALUES (?, 'root', 'web', "
@@ -400,6 +400,14 @@ def test_an_apps_new_owner_does_not_read_what_an_earlier_app_of_that_name_did(ke
     assert "secret" not in door("alice", "events --format json")[1]
     assert "secret" not in door("alice", "events web --format json")[1]
     assert "secret" in door("root", "events web --format json")[1]  # admins read the whole trail
+    # An app renamed onto the name later is no different: it has the name since the rename.
+    created = apps.create("blog", owner="alice").created_at
+    with store.transaction() as db:  # after blog was created, before it took the name
+        db.execute("INSERT INTO events (at, actor, app, command, outcome) VALUES (?, 'root', 'site', "
+                   "'run site -- cat /run/secrets/token', 'ok')", (created + 1800,))
+    monkeypatch.setattr("paas.apps.time", types.SimpleNamespace(time=lambda: created + 3600))
+    apps.rename("blog", "site")  # `site` was another app's until then
+    assert "token" not in door("alice", "events --format json")[1]
 
 
 def test_the_trail_shows_control_characters_escaped(keyring, door):
