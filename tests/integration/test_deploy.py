@@ -207,6 +207,9 @@ def test_logs_merge_containers_and_follow_across_a_redeploy(server, make_app):
     server.paas("ps:scale", source.app, "web=2", check=True)
     for seq in range(8):  # round robin: the lines alternate between web.1 and web.2
         server.get(source.app, f"/?from-logs-test={seq}")
+        # gunicorn logs a request after it has answered it: without a pause, the next request's
+        # line (the other container) can reach Docker first, and the time order is really 6, 5.
+        time.sleep(0.05)
     shown = server.paas("logs", source.app, "-n", "50", check=True).stdout
     assert "web.1 |" in shown and "web.2 |" in shown
     order = [int(line.split("from-logs-test=")[1].split()[0]) for line in shown.splitlines() if "from-logs-test=" in line]
