@@ -72,13 +72,14 @@ def ensure(app: str) -> Path:
     and then find the repo made. It is made aside and renamed into place, so no push ever
     sees a repo with a HEAD but not yet its settings."""
     path = paths.repo(app)
+    mark = _owner_text(app)  # read once: every push comes through here
     if exists(app):
-        _give_back_if_not_ours(path, app)
+        _give_back_if_not_ours(path, mark)
     if not exists(app):
         from paas import locks
 
         with locks.hold(f"{app}.repo", f"creating {app}'s repo"):
-            moved_away = None if path.exists() else _moved_by_a_killed_rename(app)
+            moved_away = None if path.exists() else _moved_by_a_killed_rename(mark)
             if moved_away is not None:
                 moved_away.rename(path)
             elif path.exists() and not exists(app):  # a creation killed before this was atomic
@@ -92,19 +93,23 @@ def ensure(app: str) -> Path:
                     shutil.rmtree(made, ignore_errors=True)
                     raise
     install_hook(path)
-    _mark_owner(path, app)
+    _mark_owner(path, mark)
     return path
 
 
 def _owner_text(app: str) -> str:
+    """What OWNER_FILE holds for `app`'s record."""
     from paas import apps
 
     record = apps.get(app)
-    return f"{record.id} {record.created_at!r}\n"
+    return _mark_text(record.id, record.created_at)
 
 
-def _mark_owner(path: Path, app: str) -> None:
-    text = _owner_text(app)
+def _mark_text(app_id: int, created_at: float) -> str:
+    return f"{app_id} {created_at!r}\n"
+
+
+def _mark_owner(path: Path, text: str) -> None:
     marker = path / OWNER_FILE
     try:
         if marker.read_text() == text:
@@ -117,19 +122,19 @@ def _mark_owner(path: Path, app: str) -> None:
     os.replace(tmp, marker)
 
 
-def _give_back_if_not_ours(path: Path, app: str) -> None:
+def _give_back_if_not_ours(path: Path, ours: str) -> None:
     """A new app under the name a killed rename moved a repo to must not take that repo: it
-    goes back to the app it belongs to, and this app gets a new one."""
+    goes back to the app it belongs to, and this app (whose mark is `ours`) gets a new one."""
     try:
         mark = (path / OWNER_FILE).read_text()
     except OSError:
         return  # unmarked: made before marks existed, or by this app's first push
-    if mark == _owner_text(app):
+    if mark == ours:
         return
     from paas import store
 
     owner = store.query_one("SELECT id, name, created_at FROM apps WHERE id = ?", (int(mark.split()[0]),))
-    if owner is None or f"{owner['id']} {owner['created_at']!r}\n" != mark or paths.repo(owner["name"]).exists():
+    if owner is None or _mark_text(owner["id"], owner["created_at"]) != mark or paths.repo(owner["name"]).exists():
         return  # its owner is gone (or has a repo): this app keeps what it found
     from paas import locks
 
@@ -138,12 +143,11 @@ def _give_back_if_not_ours(path: Path, app: str) -> None:
             path.rename(paths.repo(owner["name"]))
 
 
-def _moved_by_a_killed_rename(app: str) -> Path | None:
-    """This app's repo under a name no app has: a rename moved it, then was killed (or its
-    commit failed) before its records said so."""
+def _moved_by_a_killed_rename(text: str) -> Path | None:
+    """The repo marked `text` under a name no app has: a rename moved it, then was killed (or
+    its commit failed) before its records said so."""
     from paas import apps
 
-    text = _owner_text(app)
     for candidate in sorted(paths.repos().glob("*.git")):
         if apps.find(candidate.name[:-4]) is not None:
             continue
@@ -166,7 +170,7 @@ def move(old_app: str, new_app: str) -> None:
     """apps:rename: the repo follows the app (its hook is written again for the new folder)."""
     source, target = paths.repo(old_app), paths.repo(new_app)
     if source.exists():
-        _mark_owner(source, new_app)  # the caller renamed the record already, in this transaction
+        _mark_owner(source, _owner_text(new_app))  # the caller renamed the record already, in this transaction
         source.rename(target)
         try:
             install_hook(target)

@@ -51,17 +51,19 @@ def gone(identity_text: str) -> bool:
     pid, _, start = identity_text.partition(".")
     if not pid.isdigit() or not start.isdigit():
         return False  # not ours to judge
-    fields = _stat_fields(int(pid))
-    if fields is None:
-        # /proc may hide other users' processes (hidepid): only a signal tells then.
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            pass
-        return False  # alive, but its start time is not ours to read: trust it
-    return fields[0] in ("Z", "X") or int(fields[19]) != int(start)
+    seen = parent_and_start(int(pid))
+    if seen is not None:
+        return seen[1] != int(start)
+    if _stat_fields(int(pid)) is not None:
+        return True  # a zombie: it has ended
+    # /proc may hide other users' processes (hidepid): only a signal tells then.
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass
+    return False  # alive, but its start time is not ours to read: trust it
 
 
 def command_line(pid: int) -> bytes:
