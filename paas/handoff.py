@@ -23,7 +23,7 @@ import stat
 import sys
 
 # The hook imports this module at the start of every push's deploy, while the pusher waits:
-# it keeps to what the hook's side needs (no json, subprocess, typing or contextlib: ~12 ms).
+# it keeps to what the hook's side needs (no json, subprocess, typing or contextlib: 15 ms).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import subprocess
