@@ -145,9 +145,12 @@ def rollback(app: str, version: int | None = None) -> Release:
             raise InvalidInput(f"{target.tag} never ran successfully; pick a release that did")
         from paas.runtime import docker_api
 
-        if not docker_api.image_exists(target.image):
-            raise NotFound(f"the image of {target.tag} was cleaned up; it cannot be rolled back to")
-        release = _derived_release(app, target, f"Rollback to {target.tag}", target.config)
+        # A prune (another app's retire, `paas cleanup`) may remove a retired release's image
+        # until the pending release below names it; it cannot start while this is held.
+        with locks.image_store(removing=False):
+            if not docker_api.image_exists(target.image):
+                raise NotFound(f"the image of {target.tag} was cleaned up; it cannot be rolled back to")
+            release = _derived_release(app, target, f"Rollback to {target.tag}", target.config)
         console.step(f"Rolling back {app} to {target.tag} as {release.tag}")
         activate(app, release)
         return release

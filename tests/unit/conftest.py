@@ -43,6 +43,17 @@ def paas_root(tmp_path, monkeypatch) -> Path:
     store.reset_connections()
 
 
+@pytest.fixture
+def deploy(monkeypatch):
+    """The real paas.deploy, for tests of its own logic (every test gets the stand-in below)."""
+    import importlib
+
+    monkeypatch.delitem(sys.modules, "paas.deploy")
+    real = importlib.import_module("paas.deploy")
+    monkeypatch.setattr(paas, "deploy", real)
+    return real
+
+
 @pytest.fixture(autouse=True)
 def deploy_calls(monkeypatch) -> list[tuple]:
     """A stand-in for paas.deploy (the runtime side); records what would have run."""

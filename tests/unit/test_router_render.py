@@ -439,20 +439,6 @@ def test_routed_addresses_are_read_back_from_the_vhost(server):
     assert router.routed_addresses("ghost") == set()
 
 
-@pytest.fixture
-def deploy(monkeypatch):
-    """The real paas.deploy (the unit conftest puts a stand-in in its place)."""
-    import importlib
-    import sys
-
-    import paas
-
-    monkeypatch.delitem(sys.modules, "paas.deploy")
-    real = importlib.import_module("paas.deploy")
-    monkeypatch.setattr(paas, "deploy", real)
-    return real
-
-
 def test_a_retire_never_stops_a_container_the_vhost_still_routes_to(server, deploy, monkeypatch):
     # A failure left nginx routing to a container the records call stale (an undo or a
     # recovery that could not finish): stopping it would answer 502 and free its address.
