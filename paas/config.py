@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import shlex
 
-from paas import apps, names, store
+from paas import apps, console, names, store
 from paas.errors import InvalidInput, NotFound
 
 GLOBAL = 0
@@ -158,7 +157,7 @@ def get_var(app: str | None, key: str) -> str:
 
 def export(values: dict[str, str], fmt: str) -> str:
     if fmt == "json":
-        return json.dumps(values, indent=2, ensure_ascii=False)
+        return console.json_text(values)
     if fmt == "shell":
         return "\n".join(f"export {k}={shlex.quote(v)}" for k, v in values.items())
     if fmt == "dotenv":

@@ -91,8 +91,19 @@ def error(text: str, hint: str | None = None) -> None:
             _write(sys.stderr, ERROR + line)
 
 
+# JSON escapes only U+0000-U+001F. DEL and the C1 controls (U+0080-U+009F: U+009B is a
+# terminal's CSI) get \u escapes too, so `--format json` shown in a terminal stays inert.
+_JSON_CONTROLS = {c: f"\\u{c:04x}" for c in range(0x7f, 0xa0)}
+
+
+def json_text(data: Any) -> str:
+    """Indented JSON, non-ASCII text kept readable, every control character escaped."""
+    # The C1 characters occur only inside JSON strings, where an escape means the same.
+    return json.dumps(data, indent=2, ensure_ascii=False).translate(_JSON_CONTROLS)
+
+
 def emit_json(data: Any) -> None:
-    _write(sys.stdout, json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False))
+    _write(sys.stdout, json_text(data))
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:

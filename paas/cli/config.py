@@ -109,7 +109,9 @@ def show(
     if not values:
         console.out("       (none)")
     for key, value in values.items():
-        first, *more = value.split("\n")
+        # Shown, not exported: any control character but the line breaks shown here as
+        # lines is escaped (a collaborator's value must not drive the reader's terminal).
+        first, *more = (console.escape_controls(line) for line in value.split("\n"))
         console.out(f"{(key + ':').ljust(width)} {first}".rstrip())
         for line in more:
             console.out(" " * (width + 1) + line)

@@ -350,3 +350,17 @@ def test_endless_stdin_is_refused_after_the_limit_without_reading_it_all(web, st
     assert err == b" !     standard input is larger than 127 KiB, the most one config value may hold\n"
     assert sent < 64 * 2**20
     assert state() == before
+
+
+def test_show_json_escapes_every_control_character(cli, web):
+    # A value set by one collaborator must not drive another's terminal: \x9b is a CSI.
+    cli("config:set", web, "C1=\x9b2J\x1b[31m\x7f")
+    text = cli("config:show", web, "--format", "json").stdout
+    assert text == '{\n  "C1": "\\u009b2J\\u001b[31m\\u007f"\n}\n'
+    assert json.loads(text) == {"C1": "\x9b2J\x1b[31m\x7f"}
+
+
+def test_show_escapes_control_characters_but_keeps_lines(cli, web):
+    cli("config:set", web, "E=a\x1b[31mb\x9bc\r\nnext")
+    ok(cli("config:show", web), "=====> web config vars\nE: a\\x1b[31mb\\x9bc\\x0d\n   next\n")
+    assert cli("config:get", web, "E").stdout_bytes == "a\x1b[31mb\x9bc\r\nnext\n".encode()  # data: exact

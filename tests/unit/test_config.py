@@ -26,6 +26,7 @@ HOSTILE = {
     "HASH": "#not a comment",
     "SHELL": "x; rm -rf / && echo pwned | cat > /dev/null",
     "ESCAPE": "\x1b[31mred\x1b[0m\x07",
+    "C1": "\x9b31mred\x7f",
 }
 
 
@@ -129,6 +130,8 @@ def test_export_json_round_trips():
     text = config.export(HOSTILE, "json")
     assert json.loads(text) == HOSTILE
     assert "🚀" in text  # not \\u-escaped
+    # No control character reaches a terminal raw, the C1 ones included (U+009B is a CSI).
+    assert not any(ord(c) < 0x20 and c != "\n" or 0x7f <= ord(c) < 0xa0 for c in text)
     assert config.export({}, "json") == "{}"
 
 
