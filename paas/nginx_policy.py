@@ -125,7 +125,14 @@ def check(text: str, app: str, listen: str, hosts: list[str] | tuple[str, ...] |
     if "\r" in text or "\x00" in text:
         # Nothing a vhost needs, and a CR ends a line for some readers but not for others.
         raise InvalidInput("nginx.conf.j2: carriage returns and NUL bytes are not allowed")
+    listens_per_server: list[int] = []  # for each top-level server block, in order
     for directive, args, parent in statements(text):
+        if parent is None and directive == "server":
+            listens_per_server.append(0)
+        if directive == "listen":
+            if parent != "server":
+                raise InvalidInput("nginx.conf.j2: listen belongs directly in the server block")
+            listens_per_server[-1] += 1
         if directive == "server" and parent == "upstream":
             if not args or not re.fullmatch(r"[0-9]{1,3}(\.[0-9]{1,3}){3}:[0-9]{1,5}", args[0]) or any(
                     not re.fullmatch(r"(max_fails|fail_timeout|weight)=[0-9]+s?|backup|down", a) for a in args[1:]):
@@ -156,3 +163,9 @@ def check(text: str, app: str, listen: str, hosts: list[str] | tuple[str, ...] |
                                hint="use: server_name {{ hosts | join(\" \") }};")
         if directive == "upstream" and args[:1] != [f"paas-{app}"]:
             raise InvalidInput(f"nginx.conf.j2: the only upstream allowed is paas-{app}")
+    if any(count != 1 for count in listens_per_server):
+        # Without one, nginx listens on its default port (80, or 8000) on every interface:
+        # a socket of the app's own, beside the router's, that also stops nginx starting
+        # once anything else holds that port.
+        raise InvalidInput(f"nginx.conf.j2: every server block needs exactly one listen {{{{ listen }}}} ({listen})",
+                           hint="use: listen {{ listen }};")

@@ -50,6 +50,13 @@ def test_app_template_is_used_and_a_hostile_one_refused(server, make_app):
     assert refused.returncode != 0 and "proxy_pass may only target" in refused.stderr
     assert _header(server, source.app, "X-Custom-Template") == (200, "yes")
 
+    # A server block of its own without listen: nginx would bind port 80 on every interface.
+    source.write("nginx.conf.j2", TEMPLATE + 'server {\n    server_name {{ hosts | join(" ") }};\n    return 200;\n}\n')
+    source.commit("a server block without listen")
+    refused = source.push(check=False)
+    assert refused.returncode != 0 and "every server block needs exactly one listen" in refused.stderr
+    assert _header(server, source.app, "X-Custom-Template") == (200, "yes")
+
 
 def test_a_template_nginx_rejects_fails_the_deploy_and_the_old_release_keeps_serving(server, make_app):
     source = make_app("python")

@@ -47,6 +47,29 @@ def test_templates_reaching_outside_are_refused(bad, reason):
         nginx_policy.check(bad, "web", "8080")
 
 
+@pytest.mark.parametrize("bad", [
+    # Without a listen nginx binds its default port (80 as root) on every interface.
+    "server { server_name web.example.test; location / { return 200; } }",
+    "server { listen 8080; } server { server_name web.example.test; }",
+    "server { listen 8080; listen 8080; }",
+])
+def test_every_server_block_listens_exactly_once_on_the_router_port(bad):
+    with pytest.raises(InvalidInput, match="every server block needs exactly one listen"):
+        nginx_policy.check(bad, "web", "8080")
+
+
+def test_listen_stands_only_directly_in_a_server_block():
+    with pytest.raises(InvalidInput, match="listen belongs directly in the server block"):
+        nginx_policy.check("server { listen 8080; location / { listen 8080; } }", "web", "8080")
+    with pytest.raises(InvalidInput, match="listen belongs directly in the server block"):
+        nginx_policy.check("listen 8080;", "web", "8080")
+
+
+def test_two_server_blocks_each_with_its_listen_pass():
+    nginx_policy.check("server { listen 8080; server_name a.test; } server { listen 8080; server_name b.test; }",
+                       "web", "8080")
+
+
 @pytest.mark.parametrize("bad,reason", [
     # Another app's container, or a service on the host's loopback, exposed through this vhost.
     ("upstream paas-web { server 172.18.0.9:5000; }", "not one of the app's containers"),
