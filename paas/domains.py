@@ -29,7 +29,11 @@ def add(app: str, domain: str) -> str:
     domain = names.domain(domain)
     app_id = apps.get(app).id
     base = global_domain()
-    if base and (domain == base or domain.endswith("." + base)) and domain != f"{app}.{base}":
+    if base and domain == f"{app}.{base}":
+        # Stored as a custom domain it would follow the app through a rename and take the
+        # URL of the next app of this name.
+        raise Conflict(f"{domain} is {app}'s own hostname already", hint="add domains of your own")
+    if base and _covers(domain, base):
         # Names under the global domain belong to the apps they name (and to future ones).
         raise Conflict(f"{domain} is under the global domain {base}, whose names are reserved for apps",
                        hint="use a domain of your own")
@@ -44,6 +48,14 @@ def add(app: str, domain: str) -> str:
                                hint="remove one with: paas domains:remove APP DOMAIN")
         db.execute("INSERT INTO domains (app_id, domain) VALUES (?, ?)", (app_id, domain))
     return domain
+
+
+def _covers(domain: str, base: str) -> bool:
+    """Whether `domain` names the global domain, a name under it, or (a wildcard) all of them."""
+    if domain == base or domain.endswith("." + base):
+        return True
+    parent = domain[2:] if domain.startswith("*.") else None
+    return parent is not None and base.endswith("." + parent)
 
 
 def remove(app: str, domain: str) -> None:

@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from paas import apps, config, identity, releases, store
 
 from .conftest import FROZEN_STAMP, FROZEN_TIME
@@ -303,3 +305,23 @@ def test_events_shows_between_1_and_10000_entries(cli):
         result = cli("events", "-n", bad)
         assert result.exit_code == 2, bad
     assert cli("events", "-n", "10000").exit_code == 0
+
+
+@pytest.mark.parametrize("domain,message", [
+    # Stored as a custom domain, it would follow a renamed app and take the next web's URL.
+    ("web.apps.test", "web.apps.test is web's own hostname already"),
+    ("other.apps.test", "reserved for apps"),
+    ("apps.test", "reserved for apps"),
+    ("*.apps.test", "reserved for apps"),
+    # A wildcard above the global domain would answer for every app not deployed yet.
+    ("*.test", "reserved for apps"),
+])
+def test_names_of_the_global_domain_are_never_custom_domains(cli, domain, message):
+    from paas import domains
+
+    cli("apps:create", "web")
+    cli("domains:set-global", "apps.test")
+    result = cli("domains:add", "web", domain)
+    assert result.exit_code == 4 and message in result.stderr  # Conflict
+    assert domains.custom("web") == []
+    assert cli("domains:add", "web", "*.example.test").exit_code == 0  # any other wildcard, for admins
