@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from typing import Callable
+
 from paas import locks
 
 
@@ -13,3 +16,15 @@ def refresh(app: str) -> None:
         # renders the same vhost (nginx:set to its current value) reloads nothing, so it
         # cannot be used to cut every app's long connections over and over.
         deploy.route_serving(app, force=False)
+
+
+def refresh_or_undo(app: str, undo: Callable[[], None]) -> None:
+    """refresh(app) after a change of its route's inputs; when nginx refuses the new route
+    (or a Ctrl-C comes), `undo()` the change and route again, so it is not kept."""
+    try:
+        refresh(app)
+    except BaseException:
+        undo()
+        with contextlib.suppress(Exception):  # a reload it interrupted may have taken the change
+            refresh(app)
+        raise

@@ -7,6 +7,7 @@ nothing unvalidated reaches a container, a build or an nginx config.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from typing import Callable
@@ -25,10 +26,10 @@ def _int_range(lo: int, hi: int) -> Callable[[str], str]:
     return check
 
 
-def _seconds(hi: float) -> Callable[[str], str]:
+def _seconds(hi: float, lo: float = 0) -> Callable[[str], str]:
     def check(value: str) -> str:
-        if not re.fullmatch(r"[0-9]+(\.[0-9]+)?", value) or float(value) > hi:
-            raise InvalidInput(f"expected seconds from 0 to {hi:g}, got {value!r}")
+        if not re.fullmatch(r"[0-9]+(\.[0-9]+)?", value) or not lo <= float(value) <= hi:
+            raise InvalidInput(f"expected seconds from {lo:g} to {hi:g}, got {value!r}")
         return value
     return check
 
@@ -55,9 +56,33 @@ def _size(value: str) -> str:
     return value.lower()
 
 
+_UNITS = {"k": 2**10, "m": 2**20, "g": 2**30}
+MIN_MEMORY = 6 * 2**20  # Docker refuses a container memory limit below 6 MB
+
+
+def size_in_bytes(value: str) -> int:
+    """A size these validators accepted (512m, 2g, 4096), in bytes."""
+    return int(value.rstrip("kmg")) * _UNITS.get(value[-1], 1)
+
+
+def _memory(value: str) -> str:
+    value = _size(value)
+    if size_in_bytes(value) < MIN_MEMORY:
+        raise InvalidInput(f"expected at least 6m of memory (Docker's smallest limit), got {value!r}")
+    return value
+
+
 def _cpus(value: str) -> str:
     if not re.fullmatch(r"[0-9]{1,3}(\.[0-9]{1,2})?", value) or float(value) <= 0:
         raise InvalidInput(f"expected a number of CPUs like 0.5 or 2, got {value!r}")
+    return value
+
+
+def _container_cpus(value: str) -> str:
+    # Docker refuses a container more CPUs than the host has (a build is pinned to at most all).
+    available = os.cpu_count() or 1
+    if float(_cpus(value)) > available:
+        raise InvalidInput(f"this host has {available} CPUs; a limit of {value} cannot be given")
     return value
 
 
@@ -79,8 +104,12 @@ def _bool(value: str) -> str:
 
 
 def _branch(value: str) -> str:
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,99}", value) or ".." in value:
-        raise InvalidInput(f"invalid branch name {value!r}")
+    """A branch name git accepts (git check-ref-format --branch), written the short way."""
+    parts = value.split("/")
+    if (not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,99}", value) or ".." in value or value == "HEAD"
+            or parts[0] == "refs" or value.endswith(".")
+            or any(not part or part.startswith(".") or part.endswith(".lock") for part in parts)):
+        raise InvalidInput(f"invalid branch name {value!r}", hint="a branch as git names it, like main or release/2")
     return value
 
 
@@ -111,7 +140,7 @@ PROPERTIES: list[Property] = [
              per_process=True),
     Property("checks", "wait-to-retire", "2", _seconds(3600), "seconds old containers drain before SIGTERM"),
     Property("checks", "attempts", "300", _int_range(1, 3000), "health probe attempts, about 0.1 s apart"),
-    Property("checks", "timeout", "5", _seconds(600), "seconds per health probe"),
+    Property("checks", "timeout", "5", _seconds(600, lo=0.1), "seconds per health probe"),
     Property("checks", "disabled", "", _process_list, "process types whose checks are off"),
     Property("checks", "skipped", "", _process_list, "process types whose checks are skipped"),
     Property("ps", "stop-timeout", "10", _int_range(0, 3600), "seconds between SIGTERM and SIGKILL"),
@@ -119,13 +148,13 @@ PROPERTIES: list[Property] = [
              "start-first (new up, then old down) or stop-first", per_process=True),
     Property("ps", "restart-policy", "unless-stopped",
              _choice("unless-stopped", "always", "on-failure", "no"), "Docker restart policy"),
-    Property("resource", "memory", "", lambda v: v and _size(v), "memory limit", per_process=True),
-    Property("resource", "cpus", "", lambda v: v and _cpus(v), "CPU limit", per_process=True),
+    Property("resource", "memory", "", lambda v: v and _memory(v), "memory limit", per_process=True),
+    Property("resource", "cpus", "", lambda v: v and _container_cpus(v), "CPU limit", per_process=True),
     Property("nginx", "client-max-body-size", "10m", _size, "largest request body"),
     Property("nginx", "proxy-read-timeout", "60", _int_range(1, 86400), "seconds to wait for the app"),
     Property("nginx", "proxy-connect-timeout", "5", _int_range(1, 600), "seconds to connect"),
     Property("nginx", "proxy-send-timeout", "60", _int_range(1, 86400), "seconds to send a request"),
-    Property("builder", "memory", "2g", _size, "memory cap of build containers"),
+    Property("builder", "memory", "2g", _memory, "memory cap of build containers"),
     Property("builder", "cpus", "2", _cpus, "CPU cap of build containers"),
     Property("git", "deploy-branch", "main", _branch, "the branch whose pushes deploy"),
     Property("apps", "autocreate", "true", _bool, "create apps on first git push"),
@@ -157,21 +186,40 @@ def _scope(app: str | None) -> int:
 
 def set_value(namespace: str, app: str | None, key: str, value: str | None) -> None:
     """Set (or with value None/"" reset to default) one property."""
-    prop, key = find_property(namespace, key)
+    set_values(namespace, app, [(key, value)])
+
+
+def set_values(namespace: str, app: str | None, pairs: list[tuple[str, str | None]]) -> dict[str, str | None]:
+    """Set several properties (None or "" resets one): all of them, or, when one is refused,
+    none. Returns what each key held before (None: nothing of its own), to put back."""
     scope = _scope(app)
+    checked = []
+    for key, value in pairs:
+        prop, key = find_property(namespace, key)
+        checked.append((key, None if value in (None, "") else prop.validate(value)))
+    stored = _stored(scope, namespace)
+    before = {key: stored.get(key) for key, _ in checked}
+    _write(scope, namespace, checked)
+    return before
+
+
+def restore_values(namespace: str, app: str | None, before: dict[str, str | None]) -> None:
+    """Put back what set_values returned (values it had checked when they were set)."""
+    _write(_scope(app), namespace, list(before.items()))
+
+
+def _write(scope: int, namespace: str, items: list[tuple[str, str | None]]) -> None:
     with store.transaction() as db:
-        if value is None or value == "":
-            db.execute(
-                "DELETE FROM settings WHERE app_id = ? AND namespace = ? AND key = ?",
-                (scope, namespace, key),
-            )
-            return
-        value = prop.validate(value)
-        db.execute(
-            "INSERT INTO settings (app_id, namespace, key, value) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (app_id, namespace, key) DO UPDATE SET value = excluded.value",
-            (scope, namespace, key, value),
-        )
+        for key, value in items:
+            if value is None:
+                db.execute("DELETE FROM settings WHERE app_id = ? AND namespace = ? AND key = ?",
+                           (scope, namespace, key))
+            else:
+                db.execute(
+                    "INSERT INTO settings (app_id, namespace, key, value) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (app_id, namespace, key) DO UPDATE SET value = excluded.value",
+                    (scope, namespace, key, value),
+                )
 
 
 def _stored(scope: int, namespace: str) -> dict[str, str]:

@@ -160,10 +160,8 @@ def _check_nginx_template(app: str, template: str) -> None:
 
 
 def _build_limits(app: str) -> dict:
-    memory = settings.get("builder", app, "memory")
+    number = settings.size_in_bytes(settings.get("builder", app, "memory"))
     cpus = float(settings.get("builder", app, "cpus"))
-    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
-    number = int(memory[:-1]) * units[memory[-1]] if memory[-1] in units else int(memory)
     # The SDK's classic build takes a CPU set, not a quota: pin to the first N cores.
     import os
 

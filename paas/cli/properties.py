@@ -45,16 +45,14 @@ def register(namespace: str, what: str, report: bool = True) -> None:
             app_name = None
         target = app_or_global(app_name, is_global)
         pairs = _parse_pairs(words)
-        for key, _ in pairs:  # validate every key before changing any
-            settings.find_property(namespace, key)
-        for key, value in pairs:
-            settings.set_value(namespace, target, key, value)
-            verb = f"Set {namespace} {key}={value}" if value not in (None, "") else f"Reset {namespace} {key}"
-            console.step(f"{verb} on {target or 'global defaults'}")
+        before = settings.set_values(namespace, target, pairs)  # every pair, or none
         if target and _affects_routing(namespace):
             from paas import proxy
 
-            proxy.refresh(target)
+            proxy.refresh_or_undo(target, lambda: settings.restore_values(namespace, target, before))
+        for key, value in pairs:
+            verb = f"Set {namespace} {key}={value}" if value not in (None, "") else f"Reset {namespace} {key}"
+            console.step(f"{verb} on {target or 'global defaults'}")
 
     def report_command(app_name: OptionalApp = None, is_global: Global = False, fmt: Format = "text") -> None:
         check_format(fmt)
@@ -120,11 +118,8 @@ def resource_limit(
     if memory is None and cpus is None:
         raise InvalidInput("give --memory and/or --cpus")
     prefix = f"{process}." if process else ""
-    for key, value in (("memory", memory), ("cpus", cpus)):
-        if value is not None:
-            if not process:
-                settings.find_property("resource", key)
-            settings.set_value("resource", app_name, prefix + key if process else key, value)
+    settings.set_values("resource", app_name,
+                        [(prefix + key, value) for key, value in (("memory", memory), ("cpus", cpus)) if value is not None])
     console.step(f"Limits set on {app_name}; restart to apply: paas ps:restart {app_name}")
 
 

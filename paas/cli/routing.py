@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import Annotated
 
 import typer
@@ -19,13 +18,7 @@ def add(app_name: AppArg, domain: Domain) -> None:
     from paas import proxy
 
     host = domains.add(app_name, domain)
-    try:
-        proxy.refresh(app_name)
-    except BaseException:  # nginx refused the route with it (or a Ctrl-C): not kept
-        domains.remove(app_name, host)
-        with contextlib.suppress(Exception):  # a reload it interrupted may have taken it
-            proxy.refresh(app_name)
-        raise
+    proxy.refresh_or_undo(app_name, lambda: domains.remove(app_name, host))
     console.step(f"Added {host} to {app_name}")
 
 

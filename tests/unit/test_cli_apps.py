@@ -325,3 +325,37 @@ def test_names_of_the_global_domain_are_never_custom_domains(cli, domain, messag
     assert result.exit_code == 4 and message in result.stderr  # Conflict
     assert domains.custom("web") == []
     assert cli("domains:add", "web", "*.example.test").exit_code == 0  # any other wildcard, for admins
+
+
+def test_a_set_of_several_pairs_changes_nothing_when_one_is_refused(cli, deploy_calls):
+    from paas import settings
+
+    cli("apps:create", "web")
+    result = cli("nginx:set", "web", "client-max-body-size=5m", "proxy-read-timeout=abc")
+    assert result.exit_code == 2 and "expected a whole number from 1 to 86400" in result.stderr
+    assert result.stdout == ""
+    assert settings.get("nginx", "web", "client-max-body-size") == "10m"
+    assert deploy_calls == []  # nothing to route again
+    result = cli("nginx:set", "web", "client-max-body-size=5m", "proxy-read-timeout=90")
+    assert result.exit_code == 0 and deploy_calls == [("route_serving", "web")]
+    assert [settings.get("nginx", "web", k) for k in ("client-max-body-size", "proxy-read-timeout")] == ["5m", "90"]
+
+
+def test_an_nginx_setting_nginx_refuses_is_not_kept(cli, monkeypatch):
+    from paas import proxy, settings
+    from paas.errors import DeployFailed
+
+    cli("apps:create", "web")
+    cli("nginx:set", "web", "client-max-body-size", "20m")
+    refreshed = []
+
+    def nginx_refuses(app):
+        refreshed.append(settings.get("nginx", app, "client-max-body-size"))
+        if len(refreshed) == 1:
+            raise DeployFailed("nginx rejected the new configuration; the old one keeps serving")
+
+    monkeypatch.setattr(proxy, "refresh", nginx_refuses)
+    result = cli("nginx:set", "web", "client-max-body-size=1g", "proxy-read-timeout=90")
+    assert result.exit_code == 7 and "nginx rejected" in result.stderr and "Set nginx" not in result.stdout
+    assert [settings.get("nginx", "web", k) for k in ("client-max-body-size", "proxy-read-timeout")] == ["20m", "60"]
+    assert refreshed == ["1g", "20m"]  # routed again with the values put back

@@ -108,6 +108,21 @@ def test_values_are_normalised(web):
         ("git", "deploy-branch", "-main", "invalid branch name '-main'"),
         ("git", "deploy-branch", "main\n", "invalid branch name 'main\\n'"),
         ("apps", "autocreate", "maybe", "expected true or false, got 'maybe'"),
+        # A probe with no time to answer fails every deploy (app.json's floor too).
+        ("checks", "timeout", "0", "expected seconds from 0.1 to 600, got '0'"),
+        # Docker refuses these at container create: refused here, before any restart.
+        ("resource", "memory", "1k", "expected at least 6m of memory (Docker's smallest limit), got '1k'"),
+        ("resource", "web.memory", "5m", "expected at least 6m of memory (Docker's smallest limit), got '5m'"),
+        ("builder", "memory", "6000k", "expected at least 6m of memory (Docker's smallest limit), got '6000k'"),
+        ("resource", "cpus", "999", None),
+        # Names git refuses (or reads as something else) never match a pushed branch.
+        ("git", "deploy-branch", "main.lock", "invalid branch name 'main.lock'"),
+        ("git", "deploy-branch", "HEAD", "invalid branch name 'HEAD'"),
+        ("git", "deploy-branch", "refs/heads/main", "invalid branch name 'refs/heads/main'"),
+        ("git", "deploy-branch", "a//b", "invalid branch name 'a//b'"),
+        ("git", "deploy-branch", "a/.b", "invalid branch name 'a/.b'"),
+        ("git", "deploy-branch", "main.", "invalid branch name 'main.'"),
+        ("git", "deploy-branch", "main/", "invalid branch name 'main/'"),
         ("domains", "global", "a..b", None),
         ("ps", "bogus", "1", "unknown ps property 'bogus'; known: stop-timeout, TYPE.strategy, restart-policy"),
         ("ps", "stop-timeout.x", "1", None),
@@ -173,3 +188,33 @@ def test_settings_follow_a_rename_and_go_with_the_app(web):
     assert settings.get("checks", "site", "wait") == "3"
     apps.delete("site")
     assert _rows() == []
+
+
+def test_branch_names_git_accepts_pass(web):
+    for branch in ("main", "release/2.1", "feature/x-y_z", "v1.0"):
+        settings.set_value("git", web, "deploy-branch", branch)
+        assert settings.get("git", web, "deploy-branch") == branch
+
+
+def test_cpus_up_to_the_host_count_pass(web, monkeypatch):
+    monkeypatch.setattr(settings.os, "cpu_count", lambda: 4)
+    settings.set_value("resource", web, "cpus", "4")
+    with pytest.raises(InvalidInput, match="this host has 4 CPUs; a limit of 4.5 cannot be given"):
+        settings.set_value("resource", web, "cpus", "4.5")
+    assert settings.get("resource", web, "cpus") == "4"
+    settings.set_value("builder", web, "cpus", "8")  # a build is pinned to at most every core
+
+
+def test_several_values_are_set_together_or_not_at_all(web):
+    settings.set_value("checks", web, "wait", "1")
+    with pytest.raises(InvalidInput, match="expected a whole number from 1 to 3000"):
+        settings.set_values("checks", web, [("wait", "2"), ("attempts", "abc")])
+    assert settings.get("checks", web, "wait") == "1" and settings.get("checks", web, "attempts") == "300"
+    before = settings.set_values("checks", web, [("wait", "2"), ("attempts", "7")])
+    assert before == {"wait": "1", "attempts": None}
+    settings.restore_values("checks", web, before)
+    assert _rows() == [(apps.get(web).id, "checks", "wait", "1")]
+
+
+def test_size_in_bytes():
+    assert [settings.size_in_bytes(v) for v in ("4096", "1k", "512m", "2g")] == [4096, 1024, 512 * 2**20, 2 * 2**30]
