@@ -172,7 +172,9 @@ def paas_command(key: str, original: str, words: list[str]) -> int:
     app = words[1] if takes_app(name) and len(words) > 1 and re.fullmatch(r"[a-z][a-z0-9-]*", words[1]) else None
     if requires_app(name) and app is None and not ("--global" in words):
         if not (len(words) > 1 and words[1] in ("--help", "-h")):
-            return _refuse(key, original, f"{name}: give the app's name (or -a APP from the laptop client)")
+            # Access is decided on the word after the command, so options come after APP.
+            return _refuse(key, original, f"{name}: give the app's name right after the command "
+                                          f"({name} APP ...), or -a APP from the laptop client")
     try:
         access.check(identity.current(), name, app, words)
     except PaasError as exc:

@@ -40,15 +40,35 @@ def run(
     release = releases.current(app_name)
     if release is None:
         raise NotFound(f"{app_name} is not deployed", hint="push or run paas deploy first")
-    command = list(command)
-    if command[:1] == ["--"]:
-        command = command[1:]
+    leading_env, command = _split_env_options(list(command))
     if not command:
         raise InvalidInput("give the command to run after --, for example: paas run APP -- ls")
-    extra = config_vars.parse_assignments(env) if env else {}
+    assignments = [*(env or []), *leading_env]
+    extra = config_vars.parse_assignments(assignments) if assignments else {}
     tty = sys.stdin.isatty() and sys.stdout.isatty()
     code = oneoff.run_attached(app_name, release, list(command), extra, tty)
     raise typer.Exit(code)
+
+
+def _split_env_options(words: list[str]) -> tuple[list[str], list[str]]:
+    """`-e K=V` / `--env K=V` / `--env=K=V` given after APP, then the command (after an
+    optional `--`). Option parsing stops at APP so that the command keeps its own options."""
+    env: list[str] = []
+    while words:
+        word = words[0]
+        if word in ("-e", "--env"):
+            if len(words) < 2:
+                raise InvalidInput(f"{word} needs KEY=VALUE")
+            env.append(words[1])
+            words = words[2:]
+        elif word.startswith("--env="):
+            env.append(word[len("--env="):])
+            words = words[1:]
+        else:
+            break
+    if words[:1] == ["--"]:
+        words = words[1:]
+    return env, words
 
 
 @app.command("enter", context_settings={"allow_interspersed_args": False})

@@ -317,6 +317,12 @@ def test_dockerignore_is_honoured_and_run_sees_the_release_config(server, make_a
     assert "from run" in listing.stdout and listing.stdout.strip().endswith("app")
     failed = server.paas("run", source.app, "--", "sh", "-c", "exit 9")
     assert failed.returncode == 9
+    # -e after APP, as the help writes it, and before it; the command keeps its own options.
+    both = server.paas("run", "-e", "A=1", source.app, "-e", "B=2", "--env=C=3", "--", "sh", "-c",
+                       'echo "$A$B$C$GREETING"', check=True)
+    assert both.stdout.strip() == "123from run"
+    own = server.paas("run", source.app, "sh", "-c", "echo $0", "-e", check=True)
+    assert own.stdout.strip() == "-e"
     # The largest value paas takes still fits the kernel's 128 KiB for one environment string.
     from paas import names
 

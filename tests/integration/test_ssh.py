@@ -305,8 +305,8 @@ def test_laptop_client_follows_ssh_config_like_git_push(server, deployed, tmp_pa
 
 def test_laptop_client_exit_codes_and_output_propagate(server, deployed, laptop, tmp_path):
     env = laptop_env(server, tmp_path / "laptop-root")
-    seven = subprocess.run(paas_argv("run", "--", "sh", "-c", "echo out; echo err >&2; exit 7"), cwd=laptop, env=env,
-                           capture_output=True, text=True, timeout=120)
+    seven = subprocess.run(paas_argv("run", "-e", "OUT=out", "--", "sh", "-c", "echo $OUT; echo err >&2; exit 7"),
+                           cwd=laptop, env=env, capture_output=True, text=True, timeout=120)
     assert seven.returncode == 7, seven.stderr
     assert seven.stdout == "out\n"
     assert "err" in seven.stderr
