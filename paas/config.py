@@ -146,6 +146,11 @@ def effective(app: str) -> dict[str, str]:
     return dict(sorted(merged.items()))
 
 
+def changed_keys(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """Keys set, changed or unset from `before` to `after`, sorted."""
+    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+
+
 def get_var(app: str | None, key: str) -> str:
     names.config_key(key)
     values = effective(app) if app else vars_of(None)

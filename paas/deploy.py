@@ -477,12 +477,16 @@ def restore(app: str) -> bool:
     with locks.app_lock(app):
         if apps.get(app).stopped:
             return False
-        restart(app)
+        restart(app, release_pending_config=False)  # back as it ran, whatever waits
         return True
 
 
-def restart(app: str, process: str | None = None) -> None:
-    """Replace the live release's containers (of one process type if given), zero downtime."""
+def restart(app: str, process: str | None = None, release_pending_config: bool = True) -> None:
+    """Replace the live release's containers (of one process type if given), zero downtime.
+
+    Config changed since the release (`config:set --no-restart`, global values) goes live
+    with a whole-app restart, as a new release; a restart of one type leaves it waiting,
+    since the other types would keep running without it."""
     with locks.app_lock(app):
         release = releases.current(app)
         if release is None:
@@ -491,6 +495,15 @@ def restart(app: str, process: str | None = None) -> None:
             _require_process_types(release, [process])
             if apps.get(app).stopped:  # a stopped app runs nothing until all of it starts
                 raise InvalidInput(f"{app} is stopped (ps:stop)", hint=f"ps:start {app} starts every type")
+        waiting = config.changed_keys(release.config, config.effective(app))
+        if waiting and process is None and release_pending_config:
+            release = _derived_release(app, release, f"Restart with {', '.join(waiting)}", config.effective(app))
+            console.step(f"Releasing {release.tag} with the config changed since: {', '.join(waiting)}")
+            activate(app, release)
+            return
+        if waiting and process is not None:
+            console.detail(f"Config changed since {release.tag} ({', '.join(waiting)}) waits for "
+                           f"ps:restart {app} or the next deploy")
         activate(app, release, release_phase=False, only=None if process is None else {process})
 
 

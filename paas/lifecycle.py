@@ -132,7 +132,7 @@ def _change_config(target: str | None, write, verb: str, restart: bool) -> list[
     if target is None:
         changed = write()
         if changed and restart:
-            console.detail("Global values apply to each app at its next deploy or restart")
+            console.detail("Global values apply to each app at its next deploy or ps:restart")
         return changed
     from paas import deploy, locks
 
@@ -146,7 +146,7 @@ def _change_config(target: str | None, write, verb: str, restart: bool) -> list[
         if not changed or live_before is None:
             return changed
         if not restart:
-            console.detail("Takes effect at the next deploy (--no-restart)")
+            console.detail(f"Takes effect at the next deploy or ps:restart {target} (--no-restart)")
             return changed
         try:
             deploy.release_config_change(target, f"{verb} {', '.join(changed)}")

@@ -13,7 +13,7 @@ from paas.cli.base import Format, Global, app, app_or_global, check_format
 from paas.errors import InvalidInput
 
 OptionalApp = Annotated[Optional[str], typer.Argument(metavar="APP", help="The app (or --global)")]
-NoRestart = Annotated[bool, typer.Option("--no-restart", help="Apply at the next deploy, not now")]
+NoRestart = Annotated[bool, typer.Option("--no-restart", help="Apply at the next deploy or ps:restart, not now")]
 
 
 def _split_app(app_name: str | None, rest: list[str], is_global: bool) -> tuple[str | None, list[str]]:

@@ -323,6 +323,12 @@ def test_dockerignore_is_honoured_and_run_sees_the_release_config(server, make_a
     assert both.stdout.strip() == "123from run"
     own = server.paas("run", source.app, "sh", "-c", "echo $0", "-e", check=True)
     assert own.stdout.strip() == "-e"
+    # --no-restart: the running release keeps its config until ps:restart releases the change.
+    server.paas("config:set", source.app, "--no-restart", "LATER=yes", check=True)
+    assert server.paas("run", source.app, "--", "sh", "-c", 'echo "[$LATER]"', check=True).stdout.strip() == "[]"
+    restarted = server.paas("ps:restart", source.app, check=True)
+    assert "with the config changed since: LATER" in restarted.stdout
+    assert server.paas("run", source.app, "--", "sh", "-c", 'echo "[$LATER]"', check=True).stdout.strip() == "[yes]"
     # The largest value paas takes still fits the kernel's 128 KiB for one environment string.
     from paas import names
 

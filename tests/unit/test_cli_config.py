@@ -46,7 +46,7 @@ def test_get_missing_key(cli, web):
 def test_global_set_get_and_inheritance(cli, web):
     ok(cli("config:set", "--global", "G=g", "A=glob"),
        "-----> Setting G, A on global config\n"
-       "       Global values apply to each app at its next deploy or restart\n")
+       "       Global values apply to each app at its next deploy or ps:restart\n")
     ok(cli("config:set", "--global", "--no-restart", "H=h"), "-----> Setting H on global config\n")
     ok(cli("config:get", "--global", "A"), "glob\n")
     ok(cli("config:get", web, "A"), "glob\n")  # inherited
@@ -128,7 +128,7 @@ def test_unset(cli, web):
     cli("config:set", "--global", "G=1")
     ok(cli("config:unset", "--global", "G"),
        "-----> Unsetting G on global config\n"
-       "       Global values apply to each app at its next deploy or restart\n")
+       "       Global values apply to each app at its next deploy or ps:restart\n")
     assert config.vars_of(None) == {}
 
 
@@ -221,9 +221,9 @@ def test_a_config_change_that_went_live_is_kept_even_if_a_later_step_fails(cli, 
 def test_no_restart_waits_for_the_next_deploy(cli, web, deploy_calls):
     releases.create(web, description="Deploy", status="live")
     ok(cli("config:set", web, "A=1", "--no-restart"),
-       "-----> Setting A on web\n       Takes effect at the next deploy (--no-restart)\n")
+       "-----> Setting A on web\n       Takes effect at the next deploy or ps:restart web (--no-restart)\n")
     ok(cli("config:unset", web, "A", "--no-restart"),
-       "-----> Unsetting A on web\n       Takes effect at the next deploy (--no-restart)\n")
+       "-----> Unsetting A on web\n       Takes effect at the next deploy or ps:restart web (--no-restart)\n")
     assert deploy_calls == []
 
 
