@@ -171,8 +171,17 @@ def export(values: dict[str, str], fmt: str) -> str:
 
 
 def _dotenv_quote(value: str) -> str:
-    # Double-quoted with escapes, as python-dotenv and docker's --env-file readers expect.
-    escaped = (
-        value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("$", "\\$")
-    )
+    r"""A .env value that dotenv libraries read as written and `set -a; . ./.env` never runs.
+
+    dotenv has no standard. Single quotes mean "literal" to node's dotenv and sh, and to
+    python-dotenv but for its `${NAME}` (which it always expands), so every value without a
+    quote, backslash or newline gets them. The others are double-quoted, newlines kept, with
+    \, \", \$ and \` escaped: sh reads them exactly and never expands or runs anything;
+    python-dotenv keeps the backslash of a \$ or \` (`--format shell` and `--format json` are
+    exact for every value)."""
+    if not any(c in value for c in "'\\\n"):
+        return f"'{value}'"
+    escaped = value
+    for char, escape in (("\\", "\\\\"), ('"', '\\"'), ("$", "\\$"), ("`", "\\`")):
+        escaped = escaped.replace(char, escape)
     return f'"{escaped}"'

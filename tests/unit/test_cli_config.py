@@ -94,8 +94,8 @@ def test_export_formats(cli, web):
     cli("config:set", web, "A=it's $x", "B=two\nlines")
     ok(cli("config:export", web),
        'A="it\'s \\$x"\n'
-       'B="two\\nlines"\n'
-       'G="g"\n')
+       'B="two\nlines"\n'
+       "G='g'\n")
     ok(cli("config:export", web, "--format", "dotenv"), cli("config:export", web).stdout)
     ok(cli("config:export", web, "--format", "shell"),
        "export A='it'\"'\"'s $x'\n"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import tempfile
 
 import pytest
 
@@ -144,13 +146,25 @@ def test_export_shell_round_trips_through_sh():
     assert dict(zip(keys, values)) == HOSTILE
 
 
+def test_export_dotenv_sourced_by_sh_runs_nothing_and_reads_back_exactly():
+    # `set -a; . ./.env` is how many load a .env: a collaborator's value must not run there.
+    text = config.export({**HOSTILE, "RUN": "`touch ran` $(touch ran) it's"}, "dotenv")
+    keys = [*HOSTILE, "RUN"]
+    script = "set -a\n" + text + "\nprintf '%s\\0' " + " ".join(f'"${k}"' for k in keys)
+    with tempfile.TemporaryDirectory() as scratch:
+        out = subprocess.run(["sh", "-c", script], capture_output=True, check=True, cwd=scratch).stdout
+        assert not os.path.exists(os.path.join(scratch, "ran"))
+    values = out.decode("utf-8").split("\0")[:-1]
+    assert dict(zip(keys, values)) == {**HOSTILE, "RUN": "`touch ran` $(touch ran) it's"}
+
+
 def test_export_formats_exactly():
     values = {"A": "plain", "B": 'say "hi" $USER\\n', "C": "two\nlines", "D": ""}
     assert config.export(values, "dotenv") == (
-        'A="plain"\n'
+        "A='plain'\n"
         'B="say \\"hi\\" \\$USER\\\\n"\n'
-        'C="two\\nlines"\n'
-        'D=""'
+        'C="two\nlines"\n'
+        "D=''"
     )
     assert config.export(values, "shell") == (
         "export A=plain\n"
