@@ -48,8 +48,10 @@ def _warm_up() -> None:
         docker_api.sdk()
 
 
-def run_receive_pack(argv: list[str], run_hook: Callable[[], int] | None = None) -> int:
-    """Run git-receive-pack (argv) and serve its pre-receive hook's hand-over; its exit code."""
+def run_receive_pack(argv: list[str], run_hook: Callable[[], int] | None = None) -> tuple[int, int | None]:
+    """Run git-receive-pack (argv) and serve its pre-receive hook's hand-over. Returns its exit
+    code (0 also when the hook declined the push: git tells the pusher) and the hook's, if it
+    ran here."""
     import subprocess
 
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -59,13 +61,14 @@ def run_receive_pack(argv: list[str], run_hook: Callable[[], int] | None = None)
                                        env={**os.environ, ENV: str(theirs.fileno())})
         finally:
             theirs.close()  # receive-pack holds its own copy
+        hook_code = None
         try:
             _warm_up()
             if _wait_for_request(ours, process):
-                _serve(ours, run_hook or _pre_receive)
+                hook_code = _serve(ours, run_hook or _pre_receive)
         finally:  # whatever happened here, receive-pack finishes under the push lock
             code = process.wait()
-    return code
+    return code, hook_code
 
 
 def _pre_receive() -> int:
@@ -93,17 +96,18 @@ def _wait_for_request(sock: socket.socket, process: subprocess.Popen) -> bool:
             os.close(exited)
 
 
-def _serve(sock: socket.socket, run_hook: Callable[[], int]) -> None:
+def _serve(sock: socket.socket, run_hook: Callable[[], int]) -> int | None:
+    """Run the hook's request; the exit code it was answered with (None: no request came)."""
     import contextlib
 
     try:
         message, fds, flags, _ = socket.recv_fds(sock, _MAX_REQUEST, 3)
     except OSError:
-        return
+        return None
     if not message or len(fds) != 3:  # the hook went away, or sent something else
         for fd in fds:
             os.close(fd)
-        return
+        return None
     code = 1
     try:
         if flags & socket.MSG_TRUNC:  # cut short: a part of the environment would be missing
@@ -118,6 +122,7 @@ def _serve(sock: socket.socket, run_hook: Callable[[], int]) -> None:
             os.close(fd)
         with contextlib.suppress(OSError):  # the hook may be gone: its code no longer matters
             sock.send(str(code).encode())
+    return code
 
 
 def _run_on(fds: list[int], cwd: str, env: dict[str, str], run_hook: Callable[[], int]) -> int:

@@ -154,10 +154,14 @@ def git_command(key: str, original: str, words: list[str]) -> int:
         if words[0] == "git-receive-pack":
             from paas import handoff
 
-            code = handoff.run_receive_pack([words[0], str(paths.repo(app))])
+            code, hook_code = handoff.run_receive_pack([words[0], str(paths.repo(app))])
         else:
-            code = subprocess.call([words[0], str(paths.repo(app))])
-    events.record(key, app, [words[0], app], "ok" if code == 0 else f"exit {code}")
+            code, hook_code = subprocess.call([words[0], str(paths.repo(app))]), None
+    if code == 0 and hook_code:  # receive-pack succeeds when its hook declines the push
+        outcome = f"declined: the deploy ended with exit {hook_code}"
+    else:
+        outcome = "ok" if code == 0 else f"exit {code}"
+    events.record(key, app, [words[0], app], outcome)
     return code
 
 

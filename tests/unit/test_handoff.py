@@ -44,9 +44,9 @@ def test_the_hooks_work_runs_here_on_its_stdio_cwd_and_env_and_its_code_comes_ba
         return 7
 
     before = (_stdio_identity(), os.getcwd(), dict(os.environ))
-    code = handoff.run_receive_pack(_fake_receive_pack(tmp_path, "GIT_QUARANTINE_PATH=/q"), run_hook)
+    codes = handoff.run_receive_pack(_fake_receive_pack(tmp_path, "GIT_QUARANTINE_PATH=/q"), run_hook)
 
-    assert code == 0  # sh's own
+    assert codes == (0, 7)  # sh's own, and the hook's
     assert (tmp_path / "code").read_text().strip() == "7"
     assert seen == {"stdin": "old new refs/heads/main\n", "cwd": str(tmp_path / "repo"), "env": "/q",
                     "fd_left": False}
@@ -76,8 +76,8 @@ print(json.dumps(before == after))
 
 def test_receive_pack_that_never_runs_the_hook_is_just_waited_for(tmp_path):
     ran = []
-    code = handoff.run_receive_pack(["sh", "-c", "exit 3"], lambda: ran.append(1) or 0)
-    assert (code, ran) == (3, [])
+    codes = handoff.run_receive_pack(["sh", "-c", "exit 3"], lambda: ran.append(1) or 0)
+    assert (codes, ran) == ((3, None), [])
 
 
 def test_a_hook_without_the_socket_deploys_by_itself(tmp_path):
@@ -123,7 +123,7 @@ def test_a_request_that_cannot_be_acted_on_is_answered_with_a_failure_and_a_reas
         socket.send_fds(theirs, [request], [stdin_r, out_w, err_w])
         for fd in (stdin_r, out_w, err_w):
             os.close(fd)
-        handoff._serve(ours, lambda: ran.append(1) or 0)
+        assert handoff._serve(ours, lambda: ran.append(1) or 0) == 1
         assert theirs.recv(16) == b"1"
     for fd in (stdin_w, out_r):
         os.close(fd)

@@ -432,7 +432,7 @@ def git_calls(monkeypatch) -> list[list[str]]:
         return 0
 
     monkeypatch.setattr(ssh_entry.subprocess, "call", fake_call)
-    monkeypatch.setattr(handoff, "run_receive_pack", fake_call)  # receive-pack's way in
+    monkeypatch.setattr(handoff, "run_receive_pack", lambda argv: (fake_call(argv), None))  # receive-pack's way in
     return calls
 
 
@@ -451,6 +451,17 @@ def test_git_access_matrix(verb, role, path, keyring, door, git_calls):
         assert git_calls == [[verb, str(paths.repo("web"))]]
         assert last_event()["outcome"] == "ok"
         assert (paths.repo("web") / "hooks" / "pre-receive").exists()
+
+
+def test_a_push_whose_deploy_fails_is_audited_as_declined(keyring, door, monkeypatch):
+    # receive-pack exits 0 when its pre-receive hook declines: the hook's code tells.
+    monkeypatch.setattr(handoff, "run_receive_pack", lambda argv: (0, 1))
+    code, out, err = door("alice", "git-receive-pack 'web'")
+    assert code == 0
+    assert last_event()["outcome"] == "declined: the deploy ended with exit 1"
+    monkeypatch.setattr(handoff, "run_receive_pack", lambda argv: (0, 0))
+    door("alice", "git-receive-pack 'web'")
+    assert last_event()["outcome"] == "ok"
 
 
 def test_upload_pack_of_a_missing_app_looks_like_no_access(keyring, door, git_calls):
