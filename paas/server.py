@@ -171,11 +171,17 @@ def up(ssh_port: int, http_port: int, domain: str) -> dict:
     started = dict(previous.get("started", {}))
     user = previous.get("ssh_user") or getpass.getuser()
     info = {**previous, "ssh_host": "127.0.0.1", "ssh_port": ssh_port, "ssh_user": user, "http_port": http_port,
-            "http_bind": "127.0.0.1", "domain": domain, "mode": "local"}
+            "http_bind": "127.0.0.1", "domain": domain, "mode": "local", "started": started}
+
+    def note_started(service: str) -> None:
+        # Saved at once: if a later step fails, server:down still stops what this one started.
+        started[service] = True
+        save_info(info)
+
     save_info(info)
     console.step("Docker")
     if ensure_dockerd():
-        started["dockerd"] = True
+        note_started("dockerd")
         console.detail("started dockerd")
     else:
         console.detail("dockerd answers")
@@ -184,7 +190,7 @@ def up(ssh_port: int, http_port: int, domain: str) -> dict:
     if not any(k["name"] == "local-admin" for k in keys.list_all()):
         keys.add("local-admin", Path(f"{key}.pub").read_text(), role="admin")
     if ensure_sshd(ssh_port, user):
-        started["sshd"] = True
+        note_started("sshd")
         console.detail("started a private sshd")
     else:
         console.detail("sshd is running")
@@ -193,13 +199,11 @@ def up(ssh_port: int, http_port: int, domain: str) -> dict:
         if not port_free(http_port):
             raise ServiceUnavailable(f"port {http_port} on 127.0.0.1 is taken; pick another with --http-port")
         router.start()
-        started["nginx"] = True
+        note_started("nginx")
         console.detail("started nginx")
     else:
         router.reload()
         console.detail("nginx is running")
-    info["started"] = started
-    save_info(info)
     console.step("Ready")
     console.detail(f"git remote:  ssh://{user}@127.0.0.1:{ssh_port}/APP")
     console.detail(f"push with:   GIT_SSH_COMMAND='{ssh_command()}' git push paas main")
