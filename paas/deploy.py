@@ -74,6 +74,7 @@ def deploy_image(app: str, image: str) -> Release:
     from paas.runtime import docker_api
 
     apps.get(app)
+    names.image_reference(image)
     with locks.app_lock(app):
         if not docker_api.image_exists(image) and not docker_api.try_pull(image):
             raise NotFound(f"image {image} is not on this host and cannot be pulled")

@@ -116,6 +116,23 @@ def domain(value: str) -> str:
     return host
 
 
+_IMAGE_DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]{1,5})?/)"
+_IMAGE_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_IMAGE_RE = re.compile(
+    rf"{_IMAGE_DOMAIN}?{_IMAGE_COMPONENT}(?:/{_IMAGE_COMPONENT})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})?"
+    r"(?:@sha256:[0-9a-f]{64})?"
+    r"|(?:sha256:)?[0-9a-f]{12,64}"  # an image id, or its prefix
+)
+
+
+def image_reference(value: str) -> str:
+    """An image as Docker names it: [registry[:port]/]path[:tag][@digest], or an image id."""
+    if len(value) > 512 or not _IMAGE_RE.fullmatch(value):
+        raise InvalidInput(f"invalid image reference {_show(value)}",
+                           hint="for example nginx:alpine, registry.example.com:5000/team/app:1.2, or an image id")
+    return value
+
+
 def image_repo(app: str) -> str:
     return f"paas/{app}"
 

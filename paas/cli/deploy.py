@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from paas import console, releases
+from paas import console, names, releases
 from paas.cli.base import AppArg, Format, app, check_format, timestamp
 from paas.errors import InvalidInput
 
@@ -41,6 +41,7 @@ def deploy(
     if image:
         from paas import access, identity
 
+        names.image_reference(image)
         access.check_image(identity.current(), app_name, image)
         orchestration.deploy_image(app_name, image)
     else:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Optional
 
 import typer
@@ -10,9 +9,6 @@ import typer
 from paas import console, names, settings
 from paas.cli.base import Format, app, check_format
 from paas.errors import InvalidInput
-
-
-_IMAGE_RE = re.compile(r"[a-z0-9][a-z0-9._/-]{0,200}(:[A-Za-z0-9_.-]{1,128})?(@sha256:[a-f0-9]{64})?")
 
 
 @app.command("stack:build")
@@ -47,8 +43,13 @@ def set_(
     """Build FROM another image the host has or can pull."""
     if reset == bool(image):
         raise InvalidInput("give an IMAGE, or --reset")
-    if image and not _IMAGE_RE.fullmatch(image):
-        raise InvalidInput(f"invalid image reference {image!r}")
+    if image:
+        from paas.errors import NotFound
+        from paas.runtime import docker_api
+
+        names.image_reference(image)
+        if not docker_api.image_exists(image) and not docker_api.try_pull(image):
+            raise NotFound(f"image {image} is not on this host and cannot be pulled")
     settings.set_value("stack", None, "image", None if reset else image)
     console.step(f"Builds now start FROM {image or names.STACK_IMAGE}")
 

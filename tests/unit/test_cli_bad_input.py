@@ -171,3 +171,11 @@ def test_bad_pairs_among_good_ones_store_nothing(cli, state, seeded):
             " !     'NOT_A_PAIR' is not KEY=VALUE\n")
     refused(cli, state, seeded, ["config:set", "web", "A=changed", "A=again"],
             " !     A is given twice\n")
+
+
+def test_deploy_of_a_malformed_image_reference_is_a_clear_error(cli, deploy_calls):
+    cli("apps:create", "web")
+    result = cli("deploy", "web", "--image", "x;id")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(" !     invalid image reference 'x;id'\n")
+    assert deploy_calls == []

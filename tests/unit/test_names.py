@@ -134,3 +134,20 @@ def test_image_and_container_names():
 ])
 def test_release_tags_name_their_app_and_nothing_else_does(tag, app):
     assert names.release_tag_app(tag) == app
+
+
+@pytest.mark.parametrize("good", [
+    "nginx", "nginx:alpine", "paas/web:v3", "library/python:3.11-slim", "registry.example.com:5000/team/app:1.2",
+    "localhost:5000/x", "a__b/c-d.e:latest", "x@sha256:" + "a" * 64, "3f5c2a1b9d8e", "sha256:" + "0" * 64,
+])
+def test_image_references_docker_accepts_pass(good):
+    assert names.image_reference(good) == good
+
+
+@pytest.mark.parametrize("bad", [
+    "x;id", "Nginx", "nginx:", ":tag", "a//b", "a/-b", "nginx:-x", "$(id)", "nginx alpine", "", "a" * 600,
+    "x@sha256:abc", "-rm", "nginx\n",
+])
+def test_image_references_docker_refuses_are_refused(bad):
+    with pytest.raises(InvalidInput, match="invalid image reference"):
+        names.image_reference(bad)
