@@ -188,7 +188,7 @@ def activate(app: str, release: Release, release_phase: bool = True, only: set[s
     leftovers = _stale_of_types(app, stop_first)
     if stopped or leftovers:
         scheduler.stop_all(stopped + leftovers, _stop_timeout(app))
-    has_web = serves_web(release, wanted)
+    has_web = serves_web(release)
     staged: list[router.Staged] = []
 
     def stage_route(started: list[RunningContainer]) -> None:
@@ -270,9 +270,10 @@ def _stop_timeout(app: str) -> int:
     return int(settings.get("ps", app, "stop-timeout"))
 
 
-def serves_web(release: Release, wanted: dict[str, int]) -> bool:
-    """Whether the app gets a vhost: its release has a web type and the formation runs it."""
-    return "web" in release.processes and wanted.get("web", 1) > 0
+def serves_web(release: Release) -> bool:
+    """Whether the app gets a vhost: its release has a web type. Scaled to web=0 (or stopped)
+    it keeps it, answering 503 as Heroku does, and its hostnames stay its own."""
+    return "web" in release.processes
 
 
 def _restart_stopped(app: str, stopped: list[RunningContainer]) -> None:
@@ -432,7 +433,7 @@ def _scale_locked(app: str, changes: dict[str, int]) -> None:
     routed = any(c.process == "web" for c in (*p.start, *p.stop))
     try:
         if routed:
-            route(app, kept_web, has_web=serves_web(release, wanted), drain=False)
+            route(app, kept_web, has_web=serves_web(release), drain=False)
     except BaseException:
         # A scale that did not happen is not recorded: the next deploy would repeat the failure.
         with store.transaction():
@@ -513,7 +514,7 @@ def stop(app: str) -> None:
         apps.set_stopped(app, True)  # first: a reboot meanwhile must not bring it back
         running = containers(app)
         live = releases.current(app)
-        answers_503 = live is not None and serves_web(live, formation.get(app))
+        answers_503 = live is not None and serves_web(live)
         try:
             router.apply({app: router.render_app(router.route_for(app, []))} if answers_503 else {app: None})
         except BaseException:
@@ -563,7 +564,7 @@ def route_serving(app: str, force: bool = True) -> None:
     live = releases.current(app)
     if live is not None and "web" in live.processes:
         web = [c for c in serving_containers(app) if c.process == "web" and c.state == "running"]
-        route(app, web, has_web=serves_web(live, formation.get(app)), release=live, force=force)
+        route(app, web, has_web=serves_web(live), release=live, force=force)
     elif router.current_app_config(app) is not None:
         # Nothing live with a web type, yet a vhost: a killed deploy's switch left it pointing
         # at containers that are about to stop (their addresses then free for other apps).

@@ -394,14 +394,15 @@ def test_workers_restart_enter_stop_start_and_a_failed_stop_first_deploy(server,
     assert sorted(serving_by_process(server, source.app)) == ["web.1", "web.2", "worker.1"]
 
 
-def test_web_zero_has_no_vhost_until_scaled_back(server, make_app):
+def test_web_zero_answers_503_until_scaled_back(server, make_app):
     source = make_app("python")
     source.push()
     server.paas("ps:scale", source.app, "web=0", check=True)
-    assert server.get(source.app)[0] == 404  # like an unknown host: no web process, no vhost
-    assert not (server.root / "nginx" / "apps" / f"{source.app}.conf").exists()
+    # As on Heroku: the app's own 503 page, and its hostname stays routed to it.
+    assert server.get(source.app)[0] == 503
+    assert (server.root / "nginx" / "apps" / f"{source.app}.conf").exists()
     server.paas("ps:restart", source.app, check=True)  # a restart keeps web at zero
-    assert server.get(source.app)[0] == 404
+    assert server.get(source.app)[0] == 503
     server.paas("ps:scale", source.app, "web=1", check=True)
     assert server.get(source.app)[0] == 200
 
