@@ -19,14 +19,24 @@ def app_from_repo(path: str) -> str:
     return names.app_name(base[:-4] if base.endswith(".git") else base)
 
 
-def deploy_ref(app: str, updates: list[tuple[str, str, str]]) -> tuple[str, str] | None:
-    """The (ref, new sha) to deploy: the deploy branch, or master/main when unset and pushed."""
+def deploy_refs(app: str) -> list[str]:
+    """Refs whose pushes deploy: the deploy branch, and master while it is left at main."""
     from paas import settings
 
     branch = settings.get("git", app, "deploy-branch")
     explicit = branch != "main" or _is_set(app)
-    candidates = [f"refs/heads/{branch}"] + ([] if explicit else ["refs/heads/master"])
-    for ref in candidates:
+    return [f"refs/heads/{branch}"] + ([] if explicit else ["refs/heads/master"])
+
+
+def deleted_deploy_ref(app: str, updates: list[tuple[str, str, str]]) -> str | None:
+    """A deploy ref the push deletes: ps:rebuild and git:rebuild build from it."""
+    refs = deploy_refs(app)
+    return next((name for old, new, name in updates if new == ZERO and name in refs), None)
+
+
+def deploy_ref(app: str, updates: list[tuple[str, str, str]]) -> tuple[str, str] | None:
+    """The (ref, new sha) to deploy: the deploy branch, or master/main when unset and pushed."""
+    for ref in deploy_refs(app):
         for old, new, name in updates:
             if name == ref and new != ZERO:
                 return name, new
@@ -50,6 +60,12 @@ def pre_receive() -> int:
             updates.append((parts[0], parts[1], parts[2]))
     try:
         app = app_from_repo(os.getcwd())
+        deleted = deleted_deploy_ref(app, updates)
+        if deleted is not None:
+            console.error(f"{deleted} is the deploy branch of {app}: it is not deleted",
+                          f"push a new commit to it instead, or pick another with: paas git:set {app} deploy-branch NAME")
+            console.error("push rejected; the previous release keeps serving")
+            return 1
         target = deploy_ref(app, updates)
         if target is None:
             console.step("Stored; not the deploy branch, nothing deployed")

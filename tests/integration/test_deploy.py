@@ -125,6 +125,11 @@ def test_other_branches_are_stored_not_deployed_and_destroy_removes_everything(s
     assert releases(server, source.app) == []
     source.push("feature:main")
     assert server.get(source.app)[0] == 200
+    deleted = source.push(":feature")  # any other branch may go
+    assert "not the deploy branch" in deleted.stderr
+    refused = source.push(":main", check=False)  # the one ps:rebuild builds from may not
+    assert refused.returncode != 0 and "is the deploy branch" in refused.stderr
+    assert "refs/heads/main" in source.git("ls-remote", "paas").stdout
     destroyed = server.paas("apps:destroy", source.app, "--force", check=True)
     assert f"Destroyed {source.app}" in destroyed.stdout
     assert server.get(source.app)[0] == 404
