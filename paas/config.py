@@ -20,6 +20,9 @@ def parse_assignments(items: list[str], read_file=None) -> dict[str, str]:
     if not items:
         raise InvalidInput("nothing to set: give KEY=VALUE pairs")
     result: dict[str, str] = {}
+    from_stdin = [item.partition("=")[0] for item in items if item.partition("=")[2] == "@-"]
+    if len(from_stdin) > 1:  # the first would take all of it, and the others nothing
+        raise InvalidInput(f"only one value can come from standard input; {', '.join(from_stdin)} all ask for it")
     for item in items:
         key, sep, value = item.partition("=")
         if not sep:

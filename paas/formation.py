@@ -40,15 +40,17 @@ def parse_changes(items: list[str]) -> dict[str, int]:
         raise InvalidInput("give TYPE=N pairs, for example web=3 worker=1")
     changes: dict[str, int] = {}
     for item in items:
-        match = re.fullmatch(r"([^=]+)=(\d{1,3})", item)
+        match = re.fullmatch(r"([^=]+)=([0-9]+)", item)
         if not match:
             raise InvalidInput(f"{item!r} is not TYPE=N (N a whole number)")
-        process, quantity = names.process_type(match.group(1)), int(match.group(2))
+        process, digits = names.process_type(match.group(1)), match.group(2)
+        if process in changes:
+            raise InvalidInput(f"{process} is given twice")
         if process in ONE_OFF_TYPES:
             raise InvalidInput(f"{process!r} is the release phase: it runs once per deploy and cannot be scaled")
-        if quantity > MAX_PER_TYPE:
-            raise InvalidInput(f"{process}={quantity}: at most {MAX_PER_TYPE} containers per process type")
-        changes[process] = quantity
+        if len(digits) > 3 or int(digits) > MAX_PER_TYPE:
+            raise InvalidInput(f"{item}: at most {MAX_PER_TYPE} containers per process type")
+        changes[process] = int(digits)
     return changes
 
 

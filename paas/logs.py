@@ -107,11 +107,18 @@ def show(app: str, follow: bool, lines: int, process: str | None) -> None:
         write(label, text)
     sys.stdout.flush()
     if follow:
-        _follow_all(wanted, containers, started, newest, write)
+        _follow_all(app, wanted, containers, started, newest, write)
 
 
-def _follow_all(wanted, containers, started: float, newest: dict[str, str], write) -> None:
-    """Every container's new lines as they come, new containers included, until interrupted."""
+def _app_exists(app: str) -> bool:
+    from paas import apps
+
+    return apps.find(app) is not None
+
+
+def _follow_all(app: str, wanted, containers, started: float, newest: dict[str, str], write) -> None:
+    """Every container's new lines as they come, new containers included, until interrupted
+    or the app is gone."""
     out: queue.Queue = queue.Queue()
     seen: set[str] = set()
 
@@ -134,4 +141,7 @@ def _follow_all(wanted, containers, started: float, newest: dict[str, str], writ
             pass
         if time.monotonic() - last_scan > 1.0:
             last_scan = time.monotonic()
+            if not _app_exists(app):
+                console.out(f"{app} was destroyed or renamed; no more logs")
+                return
             attach(wanted())

@@ -52,7 +52,7 @@ def deploy(
 def list_(
     app_name: AppArg,
     fmt: Format = "text",
-    limit: Annotated[int, typer.Option("--limit", "-n", help="How many, newest first")] = 20,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=10000, help="How many, newest first")] = 20,
 ) -> None:
     """Release history, newest first."""
     check_format(fmt)

@@ -52,7 +52,8 @@ def set_global(domain: Domain) -> None:
     settings.set_value("domains", None, "global", domain)
     for item in apps.list_all():
         proxy.refresh(item.name)
-    console.step(f"Apps now answer at APP.{domain}")
+    now = domains.global_domain()  # "" resets it to the server's own domain (or none)
+    console.step(f"Apps now answer at APP.{now}" if now else "Apps now answer only at the domains added to them")
 
 
 @app.command("nginx:show-config")

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from paas import apps, releases
+from paas import apps, names, releases
 from paas.cli.base import AppArg, app
 from paas.errors import InvalidInput, NotFound
 
@@ -23,6 +23,8 @@ def logs(
     from paas import logs as app_logs
 
     apps.get(app_name)
+    if process is not None:
+        names.process_type(process)
     app_logs.show(app_name, follow=tail, lines=lines, process=process)
 
 

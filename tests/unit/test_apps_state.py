@@ -142,7 +142,9 @@ def test_formation_defaults_scaling_and_seed():
         ([], "give TYPE=N pairs, for example web=3 worker=1"),
         (["web"], "'web' is not TYPE=N (N a whole number)"),
         (["web=-1"], "'web=-1' is not TYPE=N (N a whole number)"),
-        (["web=1000"], "'web=1000' is not TYPE=N (N a whole number)"),
+        (["web=1000"], "web=1000: at most 50 containers per process type"),
+        (["web=999999999999"], "web=999999999999: at most 50 containers per process type"),
+        (["web=1", "web=2"], "web is given twice"),
         (["web=x"], "'web=x' is not TYPE=N (N a whole number)"),
         (["web=51"], "web=51: at most 50 containers per process type"),
         (["Web=1"], "invalid process type 'Web': a lowercase letter first, then lowercase letters, "

@@ -179,3 +179,19 @@ def test_deploy_of_a_malformed_image_reference_is_a_clear_error(cli, deploy_call
     assert result.exit_code == 2
     assert result.stderr.startswith(" !     invalid image reference 'x;id'\n")
     assert deploy_calls == []
+
+
+def test_releases_count_and_logs_type_are_checked(cli):
+    cli("apps:create", "web")
+    for count in ("0", "-3"):
+        result = cli("releases", "web", "-n", count)
+        assert result.exit_code == 2 and "Invalid value" in result.stderr
+    result = cli("logs", "web", "--ps", "bogus!")
+    assert result.exit_code == 2 and "invalid process type" in result.stderr
+
+
+def test_resetting_the_global_domain_says_where_apps_answer(cli, deploy_calls):
+    cli("apps:create", "web")
+    result = cli("domains:set-global", "")
+    assert result.exit_code == 0
+    assert result.stdout == "-----> Apps now answer only at the domains added to them\n"

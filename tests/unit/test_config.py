@@ -38,6 +38,13 @@ def test_parse_assignments_basic_and_literal_at():
     }
 
 
+def test_parse_assignments_takes_standard_input_once():
+    read = []
+    with pytest.raises(InvalidInput, match="only one value can come from standard input; A, B all ask for it"):
+        config.parse_assignments(["A=@-", "B=@-"], read_file=lambda path: read.append(path) or "x")
+    assert read == []
+
+
 def test_parse_assignments_reads_files_through_the_reader():
     seen = []
 

@@ -54,3 +54,14 @@ def test_following_shows_only_lines_after_the_history(monkeypatch):
     logs._follow(container("a", 1), "2026-11-29T05:00:05.000000000Z", since=0.0, out=out)
     assert [out.get_nowait() for _ in range(out.qsize())] == [("web.1", "six"), ("web.1", None)]
     assert asked["follow"] and asked["timestamps"] and asked["since"] == 1795928405.0
+
+
+def test_following_ends_once_the_app_is_gone(monkeypatch, capsys):
+    # `logs -t` of a destroyed (or renamed) app would otherwise wait forever for containers.
+    gone = iter([True, False])
+    monkeypatch.setattr(logs, "_app_exists", lambda app: next(gone))
+    monkeypatch.setattr(logs.time, "monotonic", iter(range(0, 100, 2)).__next__)  # each scan is due
+    scans = []
+    logs._follow_all("web", lambda: scans.append(1) or [], [], 0.0, {}, lambda label, text: None)
+    assert scans == [1]
+    assert capsys.readouterr().out == "web was destroyed or renamed; no more logs\n"
