@@ -21,7 +21,7 @@ def parse_assignments(items: list[str], read_file=None) -> dict[str, str]:
         raise InvalidInput("nothing to set: give KEY=VALUE pairs")
     result: dict[str, str] = {}
     from_stdin = [item.partition("=")[0] for item in items if item.partition("=")[2] == "@-"]
-    if len(from_stdin) > 1:  # the first would take all of it, and the others nothing
+    if len(from_stdin) > 1 and read_file is not None:  # the first would take all of it, and the others nothing
         raise InvalidInput(f"only one value can come from standard input; {', '.join(from_stdin)} all ask for it")
     for item in items:
         key, sep, value = item.partition("=")

@@ -43,7 +43,7 @@ def parse_changes(items: list[str]) -> dict[str, int]:
         match = re.fullmatch(r"([^=]+)=([0-9]+)", item)
         if not match:
             raise InvalidInput(f"{item!r} is not TYPE=N (N a whole number)")
-        process, digits = names.process_type(match.group(1)), match.group(2)
+        process, digits = names.process_type(match.group(1)), match.group(2).lstrip("0") or "0"
         if process in changes:
             raise InvalidInput(f"{process} is given twice")
         if process in ONE_OFF_TYPES:

@@ -29,9 +29,11 @@ def deploy_refs(app: str) -> list[str]:
 
 
 def deleted_deploy_ref(app: str, updates: list[tuple[str, str, str]]) -> str | None:
-    """A deploy ref the push deletes: ps:rebuild and git:rebuild build from it."""
-    refs = deploy_refs(app)
-    return next((name for old, new, name in updates if new == ZERO and name in refs), None)
+    """The deploy branch, if the push deletes it: ps:rebuild and git:rebuild build from it."""
+    from paas import settings
+
+    branch = f"refs/heads/{settings.get('git', app, 'deploy-branch')}"
+    return next((name for old, new, name in updates if new == ZERO and name == branch), None)
 
 
 def deploy_ref(app: str, updates: list[tuple[str, str, str]]) -> tuple[str, str] | None:

@@ -64,6 +64,8 @@ def statements(text: str) -> list[tuple[str, list[str], str | None]]:
                     raise InvalidInput(f"nginx.conf.j2: empty statement before {ch!r}")
                 result.append((tokens[0], tokens[1:], blocks[-1] if blocks else None))
                 if ch == "{":
+                    if blocks and blocks[-1] == "upstream":  # nginx has none; a "server" one would pass as a block
+                        raise InvalidInput(f"nginx.conf.j2: {tokens[0]!r} cannot open a block inside upstream")
                     blocks.append(tokens[0])
                 tokens = []
             i += 1
@@ -130,7 +132,7 @@ def check(text: str, app: str, listen: str, hosts: list[str] | tuple[str, ...] |
         if parent is None and directive == "server":
             listens_per_server.append(0)
         if directive == "listen":
-            if parent != "server":
+            if parent != "server" or not listens_per_server:
                 raise InvalidInput("nginx.conf.j2: listen belongs directly in the server block")
             listens_per_server[-1] += 1
         if directive == "server" and parent == "upstream":

@@ -158,7 +158,7 @@ def git_command(key: str, original: str, words: list[str]) -> int:
         else:
             code, hook_code = subprocess.call([words[0], str(paths.repo(app))]), None
     if code == 0 and hook_code:  # receive-pack succeeds when its hook declines the push
-        outcome = f"declined: the deploy ended with exit {hook_code}"
+        outcome = f"declined (pre-receive hook exit {hook_code})"
     else:
         outcome = "ok" if code == 0 else f"exit {code}"
     events.record(key, app, [words[0], app], outcome)

@@ -66,6 +66,9 @@ def _split_env_options(words: list[str]) -> tuple[list[str], list[str]]:
         elif word.startswith("--env="):
             env.append(word[len("--env="):])
             words = words[1:]
+        elif word.startswith("-e") and "=" in word:  # -eK=V, as click reads it before APP
+            env.append(word[2:])
+            words = words[1:]
         else:
             break
     if words[:1] == ["--"]:

@@ -145,6 +145,7 @@ def test_formation_defaults_scaling_and_seed():
         (["web=1000"], "web=1000: at most 50 containers per process type"),
         (["web=999999999999"], "web=999999999999: at most 50 containers per process type"),
         (["web=1", "web=2"], "web is given twice"),
+        (["web=0051"], "web=0051: at most 50 containers per process type"),
         (["web=x"], "'web=x' is not TYPE=N (N a whole number)"),
         (["web=51"], "web=51: at most 50 containers per process type"),
         (["Web=1"], "invalid process type 'Web': a lowercase letter first, then lowercase letters, "
@@ -333,3 +334,9 @@ def test_a_config_change_killed_mid_release_is_undone_unless_it_went_live(went_l
     else:
         assert sorted(put_back) == ["FLAVOUR", "NEW"] and config.vars_of("web") == {"KEPT": "1", "FLAVOUR": "mint"}
     assert config.undo_unreleased("web") == []  # told once
+
+
+def test_scale_quantities_may_have_leading_zeros():
+    from paas import formation
+
+    assert formation.parse_changes(["web=0010", "worker=00"]) == {"web": 10, "worker": 0}

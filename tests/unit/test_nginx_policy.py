@@ -65,6 +65,15 @@ def test_listen_stands_only_directly_in_a_server_block():
         nginx_policy.check("listen 8080;", "web", "8080")
 
 
+@pytest.mark.parametrize("bad", [
+    "server { listen 8080; } upstream paas-web { server 10.0.0.1:80 { listen 8080; } }",
+    "upstream paas-web { server 10.0.0.1:80 { listen 8080; } }",
+])
+def test_nothing_opens_a_block_inside_upstream(bad):
+    with pytest.raises(InvalidInput, match="cannot open a block inside upstream"):
+        nginx_policy.check(bad, "web", "8080")
+
+
 def test_two_server_blocks_each_with_its_listen_pass():
     nginx_policy.check("server { listen 8080; server_name a.test; } server { listen 8080; server_name b.test; }",
                        "web", "8080")

@@ -458,7 +458,7 @@ def test_a_push_whose_deploy_fails_is_audited_as_declined(keyring, door, monkeyp
     monkeypatch.setattr(handoff, "run_receive_pack", lambda argv: (0, 1))
     code, out, err = door("alice", "git-receive-pack 'web'")
     assert code == 0
-    assert last_event()["outcome"] == "declined: the deploy ended with exit 1"
+    assert last_event()["outcome"] == "declined (pre-receive hook exit 1)"
     monkeypatch.setattr(handoff, "run_receive_pack", lambda argv: (0, 0))
     door("alice", "git-receive-pack 'web'")
     assert last_event()["outcome"] == "ok"
