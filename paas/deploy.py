@@ -369,8 +369,10 @@ def route_change(app: str, web: list[RunningContainer], has_web: bool,
     if not has_web:
         return {app: None}
     release = release or releases.current(app)
-    custom = release.app_json.get("_nginx_template") if release else None
     upstreams = sorted(f"{c.address}:{c.port}" for c in web if c.address and c.port)
+    # With nothing to route to (web=0) the built-in vhost answers 503: an app's own template
+    # would render an upstream without servers, which nginx refuses.
+    custom = release.app_json.get("_nginx_template") if release and upstreams else None
     return {app: router.render_app(router.route_for(app, upstreams), custom)}
 
 

@@ -42,6 +42,11 @@ def test_app_template_is_used_and_a_hostile_one_refused(server, make_app):
     assert _header(server, source.app, "X-Custom-Template") == (200, "yes")
     shown = server.paas("nginx:show-config", source.app, check=True).stdout
     assert 'add_header X-Custom-Template "yes";' in shown
+    # web=0: nothing for the template's upstream to name; the built-in vhost answers 503.
+    server.paas("ps:scale", source.app, "web=0", check=True)
+    assert _header(server, source.app, "X-Custom-Template") == (503, None)
+    server.paas("ps:scale", source.app, "web=1", check=True)
+    assert _header(server, source.app, "X-Custom-Template") == (200, "yes")
 
     source.write("nginx.conf.j2", TEMPLATE.replace("proxy_pass http://paas-{{ app }};",
                                                    "proxy_pass http://unix:/var/run/docker.sock:/;"))

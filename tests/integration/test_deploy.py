@@ -461,10 +461,16 @@ def test_builds_work_on_another_stack_image(server, make_app):
         source = make_app("python")
         source.push()
         assert server.get(source.app)[0] == 200
-        server.paas("stack:set", "paas-test/missing:1", check=True)
+        refused = server.paas("stack:set", "paas-test/missing:1")
+        assert refused.returncode == 3 and "paas-test/missing:1 is not on this host" in refused.stderr
+        listed = json.loads(server.paas("stack:list", "--format", "json", check=True).stdout)
+        assert {"image": "paas-test/other-stack:1", "present": True, "in_use": True} in listed
+        # Removed after it was set: the next build says so, and the app keeps serving.
+        subprocess.run(["docker", "rmi", "paas-test/other-stack:1"], check=True, capture_output=True)
         source.commit("again")
         missing = source.push(check=False)
-        assert missing.returncode != 0 and "paas-test/missing:1 is not on this host" in missing.stderr
+        assert missing.returncode != 0 and "paas-test/other-stack:1 is not on this host" in missing.stderr
+        assert server.get(source.app)[0] == 200
     finally:
         server.paas("stack:set", "--reset", check=True)
         subprocess.run(["docker", "rmi", "paas-test/other-stack:1"], capture_output=True)
