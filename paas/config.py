@@ -118,6 +118,25 @@ def forget_undo(app: str) -> None:
         db.execute("DELETE FROM config_undo WHERE app_id = ?", (scope_id(app),))
 
 
+def release_or_undo(app: str, before: dict[str, str], changed: list[str], live_version: int | None,
+                    release) -> None:
+    """Run `release()`, which makes `changed` (stored and noted with note_undo, old values in
+    `before`) live. If it fails before a new release went live, the old values go back, so the
+    stored config always matches what runs."""
+    from paas import releases
+
+    try:
+        release()
+    except BaseException:
+        now = releases.current(app)
+        if changed and (now is None or now.version == live_version):  # nothing switched: undo
+            restore_vars(app, before, changed)
+            console.detail(f"{', '.join(changed)} left as before: the config change was undone")
+        forget_undo(app)
+        raise
+    forget_undo(app)
+
+
 def undo_unreleased(app: str) -> list[str]:
     """A config change whose command died before its release went live: its old values back
     (the next deploy must not run what never passed its checks). The keys put back."""

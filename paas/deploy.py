@@ -146,14 +146,23 @@ def rollback(app: str, version: int | None = None) -> Release:
             raise InvalidInput(f"{target.tag} never ran successfully; pick a release that did")
         from paas.runtime import docker_api
 
+        # As on Heroku, the app's config becomes the target's too (config:show, and what the
+        # next restart or deploy runs): its own values are those the global ones do not give.
+        before, globals_now = config.vars_of(app), config.vars_of(None)
+        own = {k: v for k, v in target.config.items() if globals_now.get(k) != v}
+        changed = config.changed_keys(before, own)
         # A prune (another app's retire, `paas cleanup`) may remove a retired release's image
         # until the pending release below names it; it cannot start while this is held.
         with locks.image_store(removing=False):
             if not docker_api.image_exists(target.image):
                 raise NotFound(f"the image of {target.tag} was cleaned up; it cannot be rolled back to")
-            release = _derived_release(app, target, f"Rollback to {target.tag}", target.config)
+            with store.transaction():  # the release, the config and what undoes it, together
+                release = _derived_release(app, target, f"Rollback to {target.tag}", target.config)
+                config.restore_vars(app, own, changed)
+                config.note_undo(app, before, changed, current.version if current else 0)
         console.step(f"Rolling back {app} to {target.tag} as {release.tag}")
-        activate(app, release)
+        config.release_or_undo(app, before, changed, current.version if current else None,
+                               lambda: activate(app, release))
         return release
 
 

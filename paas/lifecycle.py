@@ -148,16 +148,8 @@ def _change_config(target: str | None, write, verb: str, restart: bool) -> list[
         if not restart:
             console.detail(f"Takes effect at the next deploy or ps:restart {target} (--no-restart)")
             return changed
-        try:
-            deploy.release_config_change(target, f"{verb} {', '.join(changed)}")
-        except BaseException:
-            now = releases.current(target)
-            if now is None or now.version == live_before.version:  # nothing switched: undo
-                config.restore_vars(target, before, changed)
-                console.detail(f"{', '.join(changed)} left as before: the config change was undone")
-            config.forget_undo(target)
-            raise
-        config.forget_undo(target)
+        config.release_or_undo(target, before, changed, live_before.version,
+                               lambda: deploy.release_config_change(target, f"{verb} {', '.join(changed)}"))
     return changed
 
 

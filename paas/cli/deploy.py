@@ -89,7 +89,7 @@ def info(app_name: AppArg, version: Annotated[str, typer.Argument(metavar="VERSI
 
 @app.command("releases:rollback")
 def rollback(app_name: AppArg, version: Annotated[Optional[str], typer.Argument(metavar="VERSION")] = None) -> None:
-    """Make the image and config of an earlier release live again (no rebuild)."""
+    """Make the image and config of an earlier release live again (no rebuild); the app's config becomes that release's."""
     from paas import deploy as orchestration
 
     orchestration.rollback(app_name, releases.parse_version(version) if version else None)

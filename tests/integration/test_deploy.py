@@ -54,6 +54,10 @@ def test_push_builds_and_serves_then_config_scale_rollback(server, make_app):
     history = releases(server, source.app)
     assert history[0]["version"] == "v5" and history[0]["status"] == "live"
     assert history[0]["description"] == "Rollback to v2"
+    # The app's config is v2's again, so a restart keeps it.
+    assert server.paas("config:get", source.app, "GREETING", check=True).stdout == "Bonjour tout le monde\n"
+    server.paas("ps:restart", source.app, check=True)
+    assert server.get(source.app)[1].startswith("Bonjour tout le monde! release=v5")
 
 
 def test_failing_health_check_keeps_old_release_serving(server, make_app):

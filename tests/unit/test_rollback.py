@@ -89,3 +89,33 @@ def test_the_app_lock_is_not_left_held(history, deploy, activated, monkeypatch):
     deploy.rollback("demo")
     with locks.hold("app-demo", "app demo", wait=0):
         pass
+
+
+def test_a_rollback_makes_the_targets_config_the_apps(history, deploy, activated, monkeypatch):
+    # As on Heroku; and a later ps:restart must not bring back the values rolled away from.
+    from paas import config
+
+    config.set_vars("demo", {"V": "3", "NEW": "x"})
+    config.set_vars(None, {"V": "2"})  # a global now gives V=2: the app needs no value of its own
+    monkeypatch.setattr(docker_api, "image_exists", lambda image: True)
+    release = deploy.rollback("demo", 2)
+    assert release.config == {"V": "2"}
+    assert config.vars_of("demo") == {} and config.effective("demo") == {"V": "2"}
+    assert config.changed_keys(release.config, config.effective("demo")) == []
+
+
+def test_a_rollback_that_fails_leaves_the_config_as_it_was(history, deploy, monkeypatch):
+    from paas import config
+    from paas.errors import DeployFailed
+
+    config.set_vars("demo", {"V": "3", "NEW": "x"})
+    monkeypatch.setattr(docker_api, "image_exists", lambda image: True)
+
+    def failing(app, release):
+        raise DeployFailed("web.1: GET / answered 500")
+
+    monkeypatch.setattr(deploy, "activate", failing)
+    with pytest.raises(DeployFailed):
+        deploy.rollback("demo", 2)
+    assert config.vars_of("demo") == {"NEW": "x", "V": "3"}
+    assert config.undo_unreleased("demo") == []  # nothing left noted
