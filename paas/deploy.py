@@ -16,7 +16,7 @@ import time
 
 from paas import (appjson, apps, config, console, failpoints, formation, gitrepo, identity, locks, names,
                   releases, router, serving, settings, store)
-from paas.errors import DeployFailed, InvalidInput, NotFound
+from paas.errors import DeployFailed, InvalidInput, NotFound, PaasError
 from paas.models import Release, RunningContainer
 from paas.runtime import plan, scheduler
 
@@ -510,9 +510,16 @@ def restart(app: str, process: str | None = None, release_pending_config: bool =
                 raise InvalidInput(f"{app} is stopped (ps:stop)", hint=f"ps:start {app} starts every type")
         waiting = config.changed_keys(release.config, config.effective(app))
         if waiting and process is None and release_pending_config:
-            release = _derived_release(app, release, f"Restart with {', '.join(waiting)}", config.effective(app))
-            console.step(f"Releasing {release.tag} with the config changed since: {', '.join(waiting)}")
-            activate(app, release)
+            live = release
+            release = _derived_release(app, live, f"Restart with {', '.join(waiting)}", config.effective(app))
+            console.step(f"Releasing {release.tag} with the config changed since {live.tag}: {', '.join(waiting)}")
+            try:
+                activate(app, release)
+            except PaasError as exc:  # the new values may be what failed: say which they were
+                exc.hint = "\n".join(filter(None, [exc.hint, (
+                    f"{release.tag} ran with {', '.join(waiting)} changed since {live.tag}; fix or unset "
+                    f"them (config:set / config:unset), or run {live.tag} again: paas releases:rollback {app} {live.tag}")]))
+                raise
             return
         if waiting and process is not None:
             console.detail(f"Config changed since {release.tag} ({', '.join(waiting)}) waits for "

@@ -96,7 +96,7 @@ def _short(text: str, width: int = 60) -> str:
 def restart(app_name: AppArg,
             process: Annotated[Optional[str], typer.Argument(metavar="[TYPE]", help="Only this process type")] = None
             ) -> None:
-    """Replace every container (or those of one process type) with fresh ones, zero downtime."""
+    """Replace every container (or those of one process type) with fresh ones, zero downtime; config changed since the release goes live as a new one."""
     from paas import deploy
 
     apps.get(app_name)
@@ -125,7 +125,7 @@ def stop(app_name: AppArg) -> None:
 
 @app.command("ps:start")
 def start(app_name: AppArg) -> None:
-    """Start the app's current release again."""
+    """Start the app's current release again (config changed since it goes live as a new one)."""
     from paas import deploy
 
     console.step(f"Starting {app_name}")

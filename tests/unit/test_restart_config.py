@@ -40,7 +40,7 @@ def test_a_restart_releases_the_config_changed_since(live, deploy, activated, ca
     _change_without_restart()
     deploy.restart("demo")
     assert activated == [(2, {"A": "2", "G": "g"}, "Restart with A, G, GONE", True, None)]
-    assert "Releasing v2 with the config changed since: A, G, GONE" in capsys.readouterr().out
+    assert "Releasing v2 with the config changed since v1: A, G, GONE" in capsys.readouterr().out
 
 
 def test_a_restart_of_one_type_leaves_the_change_waiting(live, deploy, activated, capsys):
@@ -60,3 +60,17 @@ def test_a_restore_brings_back_the_release_as_it_ran(live, deploy, activated):
 def test_changed_keys():
     assert config.changed_keys({"A": "1", "B": "2", "C": "3"}, {"A": "1", "B": "two", "D": "4"}) == ["B", "C", "D"]
     assert config.changed_keys({}, {}) == []
+
+
+def test_a_failing_restart_names_the_config_it_released(live, deploy, monkeypatch):
+    from paas.errors import DeployFailed
+
+    def failing(app, release, release_phase=True, only=None):
+        raise DeployFailed("web.1 failed its checks")
+
+    monkeypatch.setattr(deploy, "activate", failing)
+    config.set_vars("demo", {"A": "2"})
+    with pytest.raises(DeployFailed) as info:
+        deploy.restart("demo")
+    assert info.value.hint == ("v2 ran with A changed since v1; fix or unset them (config:set / config:unset), "
+                               "or run v1 again: paas releases:rollback demo v1")
