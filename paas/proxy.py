@@ -24,7 +24,13 @@ def refresh_or_undo(app: str, undo: Callable[[], None]) -> None:
     try:
         refresh(app)
     except BaseException:
-        undo()
-        with contextlib.suppress(Exception):  # a reload it interrupted may have taken the change
-            refresh(app)
+        try:
+            undo()
+        except Exception as exc:  # the first failure is the one raised; this one is told too
+            from paas import console
+
+            console.warn(f"the change could not be undone: {exc}")
+        else:
+            with contextlib.suppress(Exception):  # a reload it interrupted may have taken the change
+                refresh(app)
         raise

@@ -189,37 +189,38 @@ def set_value(namespace: str, app: str | None, key: str, value: str | None) -> N
     set_values(namespace, app, [(key, value)])
 
 
-def set_values(namespace: str, app: str | None, pairs: list[tuple[str, str | None]]) -> dict[str, str | None]:
+def set_values(namespace: str, app: str | None, pairs: list[tuple[str, str | None]]) -> Callable[[], None]:
     """Set several properties (None or "" resets one): all of them, or, when one is refused,
-    none. Returns what each key held before (None: nothing of its own), to put back."""
+    none. Returns an undo: it puts back what each key held, unless another command has
+    changed that key since."""
     scope = _scope(app)
     checked = []
     for key, value in pairs:
         prop, key = find_property(namespace, key)
         checked.append((key, None if value in (None, "") else prop.validate(value)))
-    stored = _stored(scope, namespace)
-    before = {key: stored.get(key) for key, _ in checked}
-    _write(scope, namespace, checked)
-    return before
+    with store.transaction() as db:  # read and written in one go: BEGIN IMMEDIATE
+        stored = _stored(scope, namespace)
+        before = {key: stored.get(key) for key, _ in checked}
+        _write(db, scope, namespace, checked)
+    after = dict(checked)
+
+    def undo() -> None:
+        with store.transaction() as db:
+            now = _stored(scope, namespace)
+            _write(db, scope, namespace, [(k, v) for k, v in before.items() if now.get(k) == after[k]])
+    return undo
 
 
-def restore_values(namespace: str, app: str | None, before: dict[str, str | None]) -> None:
-    """Put back what set_values returned (values it had checked when they were set)."""
-    _write(_scope(app), namespace, list(before.items()))
-
-
-def _write(scope: int, namespace: str, items: list[tuple[str, str | None]]) -> None:
-    with store.transaction() as db:
-        for key, value in items:
-            if value is None:
-                db.execute("DELETE FROM settings WHERE app_id = ? AND namespace = ? AND key = ?",
-                           (scope, namespace, key))
-            else:
-                db.execute(
-                    "INSERT INTO settings (app_id, namespace, key, value) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (app_id, namespace, key) DO UPDATE SET value = excluded.value",
-                    (scope, namespace, key, value),
-                )
+def _write(db, scope: int, namespace: str, items: list[tuple[str, str | None]]) -> None:
+    for key, value in items:
+        if value is None:
+            db.execute("DELETE FROM settings WHERE app_id = ? AND namespace = ? AND key = ?", (scope, namespace, key))
+        else:
+            db.execute(
+                "INSERT INTO settings (app_id, namespace, key, value) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (app_id, namespace, key) DO UPDATE SET value = excluded.value",
+                (scope, namespace, key, value),
+            )
 
 
 def _stored(scope: int, namespace: str) -> dict[str, str]:

@@ -45,11 +45,11 @@ def register(namespace: str, what: str, report: bool = True) -> None:
             app_name = None
         target = app_or_global(app_name, is_global)
         pairs = _parse_pairs(words)
-        before = settings.set_values(namespace, target, pairs)  # every pair, or none
+        undo = settings.set_values(namespace, target, pairs)  # every pair, or none
         if target and _affects_routing(namespace):
             from paas import proxy
 
-            proxy.refresh_or_undo(target, lambda: settings.restore_values(namespace, target, before))
+            proxy.refresh_or_undo(target, undo)
         for key, value in pairs:
             verb = f"Set {namespace} {key}={value}" if value not in (None, "") else f"Reset {namespace} {key}"
             console.step(f"{verb} on {target or 'global defaults'}")

@@ -359,3 +359,19 @@ def test_an_nginx_setting_nginx_refuses_is_not_kept(cli, monkeypatch):
     assert result.exit_code == 7 and "nginx rejected" in result.stderr and "Set nginx" not in result.stdout
     assert [settings.get("nginx", "web", k) for k in ("client-max-body-size", "proxy-read-timeout")] == ["20m", "60"]
     assert refreshed == ["1g", "20m"]  # routed again with the values put back
+
+
+def test_an_undo_that_fails_is_told_and_the_first_failure_raised(monkeypatch, capsys):
+    from paas import proxy
+    from paas.errors import DeployFailed
+
+    def nginx_refuses(app):
+        raise DeployFailed("nginx rejected the new configuration")
+
+    def undo():
+        raise OSError("disk full")
+
+    monkeypatch.setattr(proxy, "refresh", nginx_refuses)
+    with pytest.raises(DeployFailed):
+        proxy.refresh_or_undo("web", undo)
+    assert "the change could not be undone: disk full" in capsys.readouterr().err

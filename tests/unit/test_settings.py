@@ -210,10 +210,17 @@ def test_several_values_are_set_together_or_not_at_all(web):
     with pytest.raises(InvalidInput, match="expected a whole number from 1 to 3000"):
         settings.set_values("checks", web, [("wait", "2"), ("attempts", "abc")])
     assert settings.get("checks", web, "wait") == "1" and settings.get("checks", web, "attempts") == "300"
-    before = settings.set_values("checks", web, [("wait", "2"), ("attempts", "7")])
-    assert before == {"wait": "1", "attempts": None}
-    settings.restore_values("checks", web, before)
+    undo = settings.set_values("checks", web, [("wait", "2"), ("attempts", "7")])
+    assert settings.get("checks", web, "wait") == "2" and settings.get("checks", web, "attempts") == "7"
+    undo()
     assert _rows() == [(apps.get(web).id, "checks", "wait", "1")]
+
+
+def test_an_undo_leaves_a_key_another_command_changed_since(web):
+    undo = settings.set_values("checks", web, [("wait", "2"), ("attempts", "7")])
+    settings.set_value("checks", web, "attempts", "9")  # another command, meanwhile
+    undo()
+    assert settings.get("checks", web, "wait") == "auto" and settings.get("checks", web, "attempts") == "9"
 
 
 def test_size_in_bytes():
