@@ -47,6 +47,11 @@ def run(
         raise InvalidInput("give the command to run after --, for example: paas run APP -- ls")
     assignments = [*(env or []), *leading_env]
     extra = config_vars.parse_assignments(assignments) if assignments else {}
+    from paas import deploy
+    from paas.runtime import scheduler
+
+    # What an earlier run killed with -9 left running goes now, not at the next deploy.
+    scheduler.stop_all(deploy.orphaned_one_offs(app_name), 0)
     tty = sys.stdin.isatty() and sys.stdout.isatty()
     code = oneoff.run_attached(app_name, release, list(command), extra, tty)
     raise typer.Exit(code)

@@ -409,23 +409,29 @@ def test_five_apps_deploy_at_once(server, make_app):
         assert server.get(source.app)[1].startswith("Hello from paas! release=v1")
 
 
-def test_a_run_whose_command_was_killed_is_removed_by_the_next_retire(server, make_app):
+def test_a_run_whose_command_was_killed_is_removed_by_the_next_run_or_retire(server, make_app):
     source = make_app("python")
     source.push()
-    running = subprocess.Popen([*PAAS, "run", source.app, "--", "sleep", "300"], env=server.env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
     def one_offs():
         out = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=paas.app={source.app}",
                               "--filter", "label=paas.role=run"], capture_output=True, text=True)
         return out.stdout.split()
 
-    try:
-        assert wait_for(lambda: len(one_offs()) == 1, timeout=60)
-    finally:
-        os.killpg(running.pid, signal.SIGKILL)  # no `finally` of its own runs: the container stays
-        running.wait()
-    assert len(one_offs()) == 1
+    def kill_a_run():
+        running = subprocess.Popen([*PAAS, "run", source.app, "--", "sleep", "300"], env=server.env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            assert wait_for(lambda: len(one_offs()) == 1, timeout=60)
+        finally:
+            os.killpg(running.pid, signal.SIGKILL)  # no `finally` of its own runs: the container stays
+            running.wait()
+        assert len(one_offs()) == 1
+
+    kill_a_run()
+    assert server.paas("run", source.app, "--", "true", check=True).returncode == 0
+    assert one_offs() == []
+    kill_a_run()
     server.paas("ps:retire", source.app, check=True)
     assert one_offs() == []
     assert server.get(source.app)[1].startswith("Hello from paas! release=v1")  # the app itself serves on
