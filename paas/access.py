@@ -37,6 +37,26 @@ def check(actor: Actor, command: str, app: str | None, args: list[str]) -> None:
             check_image(actor, app, image)
 
 
+def still_allowed(actor: Actor, command: str, app: str | None, app_id: int | None) -> bool:
+    """For a command that keeps following (`logs -t`, `events -t`): may the actor still read what
+    it began to? Its key must still be there with the same role, and the app must be the same
+    one, not destroyed and made again under its name."""
+    from paas import keys
+    from paas.errors import PaasError
+
+    if actor.via_ssh and keys.role_of(actor.name) != actor.role:
+        return False
+    if app is not None:
+        found = apps.find(app)
+        if found is None or found.id != app_id:
+            return False
+    try:
+        check(actor, command, app, [])
+    except PaasError:
+        return False
+    return True
+
+
 def check_image(actor: Actor, app: str, image: str) -> None:
     """`deploy --image`: a collaborator may only deploy the app's own images. Checked before the
     command runs and again on the value the command parsed."""

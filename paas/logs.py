@@ -84,7 +84,9 @@ def _follow(container, after: str | None, since: float, out: queue.Queue) -> Non
     out.put((label, None))
 
 
-def show(app: str, follow: bool, lines: int, process: str | None) -> None:
+def show(app: str, follow: bool, lines: int, process: str | None, still_allowed=lambda: True) -> None:
+    """The last `lines` lines of every container, merged; with `follow`, new lines as they come
+    until interrupted or `still_allowed()` says no more (checked every second)."""
     from paas.runtime import docker_api
 
     def wanted():
@@ -107,16 +109,11 @@ def show(app: str, follow: bool, lines: int, process: str | None) -> None:
         write(label, text)
     sys.stdout.flush()
     if follow:
-        _follow_all(app, wanted, containers, started, newest, write)
+        _follow_all(app, wanted, containers, started, newest, write, still_allowed)
 
 
-def _app_exists(app: str) -> bool:
-    from paas import apps
-
-    return apps.find(app) is not None
-
-
-def _follow_all(app: str, wanted, containers, started: float, newest: dict[str, str], write) -> None:
+def _follow_all(app: str, wanted, containers, started: float, newest: dict[str, str], write,
+                still_allowed) -> None:
     """Every container's new lines as they come, new containers included, until interrupted
     or the app is gone."""
     out: queue.Queue = queue.Queue()
@@ -141,7 +138,7 @@ def _follow_all(app: str, wanted, containers, started: float, newest: dict[str, 
             pass
         if time.monotonic() - last_scan > 1.0:
             last_scan = time.monotonic()
-            if not _app_exists(app):
-                console.out(f"{app} was destroyed or renamed; no more logs")
+            if not still_allowed():
+                console.out(f"{app} was destroyed or renamed, or your access to it ended; no more logs")
                 return
             attach(wanted())

@@ -93,13 +93,17 @@ def events_command(
     actor = identity.current()
     # name -> since when the app has that name: what an earlier app of the same name
     # (destroyed, or renamed away) did is not its new owner's to read.
-    visible = None if actor.role == "admin" else {
-        a.name: a.created_at if a.named_at is None else a.named_at for a in lifecycle.visible_apps()}
+    def visible_now():
+        return None if actor.role == "admin" else {
+            a.name: a.created_at if a.named_at is None else a.named_at for a in lifecycle.visible_apps()}
+
+    visible = visible_now()
+    app_id = None
     if app_name:
         if visible is not None and app_name not in visible:
             # The same answer for an app that does not exist: never reveal which apps exist.
             raise AccessDenied(f"you have no access to app {app_name!r}")
-        apps.get(app_name)
+        app_id = apps.get(app_name).id
 
     def shown(items):
         # Non-admins see their apps' events and their own commands, nothing else.
@@ -121,6 +125,12 @@ def events_command(
         if not tail:
             return
         time.sleep(1)
+        # Read again each time: a key removed, an app left or destroyed and made again under
+        # its name (with another owner) ends what this key may follow.
+        if not access.still_allowed(actor, "events", app_name, app_id):
+            console.out("your access to these events ended; no more events")
+            return
+        visible = visible_now()
         items = shown(events.recent(app_name, 200, after_id=last))
 
 

@@ -22,10 +22,14 @@ def logs(
     """App logs, every container merged and prefixed `web.1 |`."""
     from paas import logs as app_logs
 
-    apps.get(app_name)
+    from paas import access, identity
+
+    app_id = apps.get(app_name).id
     if process is not None:
         names.process_type(process)
-    app_logs.show(app_name, follow=tail, lines=lines, process=process)
+    actor = identity.current()
+    app_logs.show(app_name, follow=tail, lines=lines, process=process,
+                  still_allowed=lambda: access.still_allowed(actor, "logs", app_name, app_id))
 
 
 @app.command("run", context_settings={"allow_interspersed_args": False})

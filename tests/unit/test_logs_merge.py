@@ -56,12 +56,12 @@ def test_following_shows_only_lines_after_the_history(monkeypatch):
     assert asked["follow"] and asked["timestamps"] and asked["since"] == 1795928405.0
 
 
-def test_following_ends_once_the_app_is_gone(monkeypatch, capsys):
-    # `logs -t` of a destroyed (or renamed) app would otherwise wait forever for containers.
-    gone = iter([True, False])
-    monkeypatch.setattr(logs, "_app_exists", lambda app: next(gone))
+def test_following_ends_once_the_reader_may_no_longer_read(monkeypatch, capsys):
+    # `logs -t` of a destroyed app (or by a key since removed) would otherwise go on for good.
+    allowed = iter([True, False])
     monkeypatch.setattr(logs.time, "monotonic", iter(range(0, 100, 2)).__next__)  # each scan is due
     scans = []
-    logs._follow_all("web", lambda: scans.append(1) or [], [], 0.0, {}, lambda label, text: None)
+    logs._follow_all("web", lambda: scans.append(1) or [], [], 0.0, {}, lambda label, text: None,
+                     lambda: next(allowed))
     assert scans == [1]
-    assert capsys.readouterr().out == "web was destroyed or renamed; no more logs\n"
+    assert capsys.readouterr().out == "web was destroyed or renamed, or your access to it ended; no more logs\n"

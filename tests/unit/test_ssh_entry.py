@@ -612,3 +612,24 @@ def test_redaction_masks_run_env_values_even_when_config_set_appears_later():
     assert redact(["run", "web", "-e", "TOKEN=abc", "--", "grep", "config:set", "x"]) == \
         "run web -e TOKEN=*** -- grep config:set x"
     assert redact(["--app", "web", "config:set", "A=1", "B=2"]) == "--app web config:set A=*** B=***"
+
+
+def test_following_ends_when_the_readers_access_does(keyring):
+    from paas import identity
+
+    carol = identity.Actor(name="carol", role="user", via_ssh=True)
+    web_id = apps.get("web").id
+    assert access.still_allowed(carol, "logs", "web", web_id)
+    assert access.still_allowed(carol, "events", None, None)
+    access.revoke("web", "carol")
+    assert not access.still_allowed(carol, "logs", "web", web_id)
+    access.grant("web", "carol")
+    keys.remove("carol")
+    assert not access.still_allowed(carol, "logs", "web", web_id)
+    assert not access.still_allowed(carol, "events", None, None)
+    # An app destroyed and made again under its name is another app.
+    alice = identity.Actor(name="alice", role="user", via_ssh=True)
+    apps.delete("web")
+    apps.create("web", owner="alice")
+    assert not access.still_allowed(alice, "logs", "web", web_id)
+    assert access.still_allowed(alice, "logs", "web", apps.get("web").id)
