@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from paas import apps, identity, lifecycle, names, settings, store
 from paas.errors import AccessDenied, Conflict, InvalidInput, NotFound
 
@@ -37,8 +39,13 @@ def add(app: str, domain: str) -> str:
         # Names under the global domain belong to the apps they name (and to future ones).
         raise Conflict(f"{domain} is under the global domain {base}, whose names are reserved for apps",
                        hint="use a domain of your own")
-    if domain.startswith("*.") and identity.current().role != "admin":
-        raise AccessDenied("wildcard domains are for admins only")
+    if identity.current().role != "admin":
+        if domain.startswith("*."):
+            raise AccessDenied("wildcard domains are for admins only")
+        if "." not in domain or re.fullmatch(r"[0-9.]+", domain):
+            # localhost, a bare name, or the server's own address: requests made without a
+            # hostname of an app's would reach this one instead of the 404 page.
+            raise AccessDenied(f"{domain} is not a public hostname; only admins may route it")
     with store.transaction() as db:
         row = db.execute("SELECT a.name FROM domains d JOIN apps a ON a.id = d.app_id WHERE domain = ?", (domain,)).fetchone()
         if row:
