@@ -485,13 +485,35 @@ def _require_process_types(release: Release, types: list[str]) -> None:
 
 
 def restore(app: str) -> bool:
-    """ps:restore: restart the live release unless ps:stop stopped the app (read under the
-    lock, so a ps:stop that finishes meanwhile is not undone). Whether it restarted."""
+    """ps:restore: bring the live release back unless ps:stop stopped the app (read under the
+    lock, so a ps:stop that finishes meanwhile is not undone). Containers that came back by
+    themselves (Docker's restart policy) and answer are kept and only routed again; otherwise
+    the release restarts. False when the app stays stopped."""
     with locks.app_lock(app):
         if apps.get(app).stopped:
             return False
+        live = releases.current(app)
+        if live is not None and _came_back(app, live):
+            console.detail("every container came back and answers; routed again")
+            route_serving(app, force=False)  # redrawn if the records say otherwise
+            return True
         restart(app, release_pending_config=False)  # back as it ran, whatever waits
         return True
+
+
+def _came_back(app: str, live: Release) -> bool:
+    """Whether the live release's whole formation runs (of that release) and each answers."""
+    from collections import Counter
+
+    running = serving_containers(app)
+    if any(c.release != live.version or c.state != "running" for c in running):
+        return False
+    wanted = formation.get(app)
+    counts = Counter(c.process for c in running)
+    types = [p for p in live.processes if p not in plan.ONE_OFF_TYPES]
+    if set(counts) - set(types) or any(counts.get(p, 0) != wanted.get(p, 0) for p in types):
+        return False
+    return all(o.ok for o in scheduler.health_all(app, running, port_of(live), manifest_of(live)))
 
 
 def restart(app: str, process: str | None = None, release_pending_config: bool = True) -> None:

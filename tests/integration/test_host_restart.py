@@ -36,6 +36,11 @@ def _addresses(server, app) -> dict[str, str]:
     return {r["process"]: r["address"] for r in report if r["serving"]}
 
 
+def _container_ids(app) -> set[str]:
+    return set(subprocess.run(["docker", "ps", "-q", "--filter", f"label=paas.app={app}"],
+                              capture_output=True, text=True, check=True).stdout.split())
+
+
 def _serves_own_greeting(server, app, greeting) -> bool:
     try:
         return all(server.get(app, timeout=2)[1].startswith(greeting) for _ in range(8))
@@ -62,11 +67,14 @@ def test_dockerd_restart_apps_serve_again_by_themselves_then_ps_restore(server, 
         assert wait_for(lambda: _serves_own_greeting(server, app, greeting), timeout=60), app
     assert {app: _addresses(server, app) for app in apps} == before
 
+    ids_before = {app: _container_ids(app) for app in apps}
     restored = server.paas("ps:restore", "--all", check=True)
     for app, greeting in apps.items():
         assert f"Restoring {app}" in restored.stdout
         assert _serves_own_greeting(server, app, greeting)
-        assert sorted(_addresses(server, app)) == ["web.1", "web.2"]
+        assert _addresses(server, app) == before[app]
+        assert _container_ids(app) == ids_before[app]  # back by themselves: kept, not replaced
+    assert restored.stdout.count("every container came back and answers") == len(apps)
 
 
 def test_nginx_killed_then_proxy_start_brings_routing_back(server, make_app):
