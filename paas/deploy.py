@@ -63,8 +63,7 @@ def deploy_rev(app: str, rev: str | None = None) -> Release:
 
     apps.get(app)
     with locks.app_lock(app):
-        branch = settings.get("git", app, "deploy-branch")
-        sha = gitrepo.resolve(app, rev or f"refs/heads/{branch}")
+        sha = gitrepo.resolve(app, rev or gitrepo.rebuild_ref(app))
         release = builder.build_release(app, sha)
         activate(app, release)
         return releases.get(app, release.version)

@@ -83,11 +83,11 @@ def ensure(app: str) -> Path:
             if moved_away is not None:
                 moved_away.rename(path)
             elif path.exists() and not exists(app):  # a creation killed before this was atomic
-                _init(path)
+                _init(path, deploy_refs(app)[0])
             elif not path.exists():
                 made = Path(tempfile.mkdtemp(prefix=f".{app}.git-", dir=path.parent))
                 try:
-                    _init(made)
+                    _init(made, deploy_refs(app)[0])
                     made.rename(path)
                 except BaseException:
                     shutil.rmtree(made, ignore_errors=True)
@@ -159,8 +159,8 @@ def _moved_by_a_killed_rename(text: str) -> Path | None:
     return None
 
 
-def _init(path: Path) -> None:
-    repo = _git().Repo.init(path, bare=True, mkdir=True)
+def _init(path: Path, head: str) -> None:
+    repo = _git().Repo.init(path, bare=True, mkdir=True, initial_branch=head.removeprefix("refs/heads/"))
     with repo.config_writer() as cfg:
         cfg.set_value("receive", "denyNonFastForwards", "false")
         cfg.set_value("core", "logAllRefUpdates", "true")
@@ -211,13 +211,39 @@ def resolve(app: str, rev: str) -> str:
     return out.decode().strip()
 
 
-def branch_head(app: str, branch: str) -> str | None:
+def deploy_refs(app: str) -> list[str]:
+    """Refs whose pushes deploy: the deploy branch, and master while it is left at main."""
+    from paas import settings
+
+    branch = settings.get("git", app, "deploy-branch")
+    explicit = branch != "main" or any(k == "deploy-branch" and s == "app" for k, _, s in settings.report("git", app))
+    return [f"refs/heads/{branch}"] + ([] if explicit else ["refs/heads/master"])
+
+
+def rebuild_ref(app: str) -> str:
+    """The ref a rebuild builds: the first deploy ref the repo has (master, if only master
+    was pushed while the deploy branch is left at main), else the deploy branch."""
+    refs = deploy_refs(app)
+    return next((ref for ref in refs if ref_head(app, ref) is not None), refs[0])
+
+
+def ref_head(app: str, ref: str) -> str | None:
     if not exists(app):
         return None
     try:
-        return _git().Repo(paths.repo(app)).commit(f"refs/heads/{branch}").hexsha
+        return _git().Repo(paths.repo(app)).commit(ref).hexsha
     except Exception:
         return None
+
+
+def point_head(app: str, ref: str) -> None:
+    """The repo's HEAD names `ref`, so a clone checks out the branch that deploys."""
+    head = paths.repo(app) / "HEAD"
+    text = f"ref: {ref}\n"
+    if head.read_text() != text:
+        tmp = head.with_name("HEAD.paas-tmp")
+        tmp.write_text(text)
+        os.replace(tmp, head)
 
 
 def export(app: str, sha: str) -> Path:

@@ -19,15 +19,6 @@ def app_from_repo(path: str) -> str:
     return names.app_name(base[:-4] if base.endswith(".git") else base)
 
 
-def deploy_refs(app: str) -> list[str]:
-    """Refs whose pushes deploy: the deploy branch, and master while it is left at main."""
-    from paas import settings
-
-    branch = settings.get("git", app, "deploy-branch")
-    explicit = branch != "main" or _is_set(app)
-    return [f"refs/heads/{branch}"] + ([] if explicit else ["refs/heads/master"])
-
-
 def deleted_deploy_ref(app: str, updates: list[tuple[str, str, str]]) -> str | None:
     """The deploy branch, if the push deletes it: ps:rebuild and git:rebuild build from it."""
     from paas import settings
@@ -38,17 +29,13 @@ def deleted_deploy_ref(app: str, updates: list[tuple[str, str, str]]) -> str | N
 
 def deploy_ref(app: str, updates: list[tuple[str, str, str]]) -> tuple[str, str] | None:
     """The (ref, new sha) to deploy: the deploy branch, or master/main when unset and pushed."""
-    for ref in deploy_refs(app):
+    from paas import gitrepo
+
+    for ref in gitrepo.deploy_refs(app):
         for old, new, name in updates:
             if name == ref and new != ZERO:
                 return name, new
     return None
-
-
-def _is_set(app: str) -> bool:
-    from paas import settings
-
-    return any(k == "deploy-branch" and s == "app" for k, _, s in settings.report("git", app))
 
 
 def pre_receive() -> int:
@@ -73,6 +60,9 @@ def pre_receive() -> int:
             console.step("Stored; not the deploy branch, nothing deployed")
             return 0
         ref, sha = target
+        from paas import gitrepo
+
+        gitrepo.point_head(app, ref)  # a clone checks out what deploys
         deploy.deploy_rev(app, sha)
         return 0
     except PaasError as exc:

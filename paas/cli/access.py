@@ -145,7 +145,8 @@ def git_report(app_name: AppArg, fmt: Format = "text") -> None:
     live = releases.current(app_name)
     data = {"repo": str(paths.repo(app_name)) if gitrepo.exists(app_name) else None,
             "remote": lifecycle.git_remote(app_name), "deploy_branch": branch,
-            "branch_head": gitrepo.branch_head(app_name, branch), "live_sha": live.git_sha if live else None}
+            "branch_head": gitrepo.ref_head(app_name, gitrepo.rebuild_ref(app_name)),
+            "live_sha": live.git_sha if live else None}
     if fmt == "json":
         console.emit_json(data)
         return

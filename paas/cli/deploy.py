@@ -16,12 +16,12 @@ Rev = Annotated[Optional[str], typer.Argument(metavar="REV", help="A commit, bra
 @app.command("build")
 def build(app_name: AppArg, rev: Rev = None) -> None:
     """Build an image from the app's repo without deploying it."""
-    from paas import apps, gitrepo, locks, settings
+    from paas import apps, gitrepo, locks
     from paas.build import builder
 
     apps.get(app_name)
     with locks.app_lock(app_name):
-        sha = gitrepo.resolve(app_name, rev or f"refs/heads/{settings.get('git', app_name, 'deploy-branch')}")
+        sha = gitrepo.resolve(app_name, rev or gitrepo.rebuild_ref(app_name))
         release = builder.build_release(app_name, sha, description=f"Build {sha[:7]}")
         release = releases.update(app_name, release.version, status="built")
     console.detail(f"{release.tag} is built; deploy it with: paas releases:rollback {app_name} {release.tag}")

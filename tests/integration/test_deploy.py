@@ -146,6 +146,21 @@ def test_other_branches_are_stored_not_deployed_and_destroy_removes_everything(s
     assert left == [] and images == []
 
 
+def test_a_push_to_master_deploys_rebuilds_and_clones_from_master(server, make_app, tmp_path):
+    # The deploy branch left at main: an app whose repo only has master deploys that.
+    source = make_app("python")
+    source.git("branch", "-m", "main", "master")
+    pushed = source.push("master")
+    assert f"{source.app} v1 is live" in pushed.stderr
+    rebuilt = server.paas("ps:rebuild", source.app, check=True)
+    assert f"{source.app} v2 is live" in rebuilt.stdout
+    report = json.loads(server.paas("git:report", source.app, "--format", "json", check=True).stdout)
+    assert report["branch_head"] == source.git("rev-parse", "HEAD").stdout.strip()
+    clone = tmp_path / "clone"
+    source.git("clone", "-q", source.git("remote", "get-url", "paas").stdout.strip(), str(clone))
+    assert (clone / "app.py").exists()
+
+
 HOLD_IMAGE_STORE = """
 import time
 from paas import locks
