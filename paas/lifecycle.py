@@ -65,7 +65,10 @@ def visible_apps() -> list[App]:
 def summary(app: App) -> dict:
     current = releases.current(app.name)
     latest = releases.list_for(app.name, limit=1)
-    status = "running" if current else (latest[0].status if latest else "not deployed")
+    if current:
+        status = "stopped" if app.stopped else "running"  # ps:stop: no container runs
+    else:
+        status = latest[0].status if latest else "not deployed"
     return {
         "name": app.name,
         "release": current.tag if current else None,

@@ -281,6 +281,8 @@ def test_summary_status():
     releases.create("web", description="d", status="live")
     info = lifecycle.summary(apps.get("web"))
     assert (info["status"], info["release"]) == ("running", "v2")
+    apps.set_stopped("web", True)  # ps:stop
+    assert lifecycle.summary(apps.get("web"))["status"] == "stopped"
 
 
 def test_rename_moves_the_repo_and_live_apps_go_through_deploy(paas_root, deploy_calls):
