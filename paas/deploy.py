@@ -345,7 +345,7 @@ def _start_and_check(app, release, specs, port, manifest, meanwhile=None) -> lis
         scheduler.stop_all(started, 0)
         _mark_failed(app, release)
         raise DeployFailed(
-            f"{app} {release.tag} failed its checks; the previous release keeps serving",
+            f"{app} {release.tag} failed its checks; {releases.still_serving(app)}",
             hint="\n".join(errors),
         )
     return started
@@ -400,7 +400,7 @@ def _one_off(app: str, release: Release, command: str, what: str, fail_deploy: b
     if code != 0:
         message = f"{what} command exited with {code}"
         if fail_deploy:
-            raise DeployFailed(message + "; nothing was switched, the previous release keeps serving")
+            raise DeployFailed(f"{message}; nothing was switched, {releases.still_serving(app)}")
         console.warn(message)
 
 

@@ -47,13 +47,14 @@ def pre_receive() -> int:
         parts = line.split()
         if len(parts) == 3:
             updates.append((parts[0], parts[1], parts[2]))
+    app = None
     try:
         app = app_from_repo(os.getcwd())
         deleted = deleted_deploy_ref(app, updates)
         if deleted is not None:
             console.error(f"{deleted} is the deploy branch of {app}: it is not deleted",
                           f"push a new commit to it instead, or pick another with: paas git:set {app} deploy-branch NAME")
-            console.error("push rejected; the previous release keeps serving")
+            _rejected(app)
             return 1
         target = deploy_ref(app, updates)
         if target is None:
@@ -67,7 +68,7 @@ def pre_receive() -> int:
         return 0
     except PaasError as exc:
         console.error(exc.message, exc.hint)
-        console.error("push rejected; the previous release keeps serving")
+        _rejected(app)
         return 1
     except Exception as exc:  # a bug: say so plainly, keep the traceback out of the pusher's face
         import traceback
@@ -78,8 +79,14 @@ def pre_receive() -> int:
         with log.open("a") as handle:
             traceback.print_exc(file=handle)
         console.error(f"internal error: {exc.__class__.__name__}: {exc}", hint=f"details in {log} on the server")
-        console.error("push rejected; the previous release keeps serving")
+        _rejected(app)
         return 1
+
+
+def _rejected(app: str | None) -> None:
+    from paas import console, releases
+
+    console.error(f"push rejected; {releases.still_serving(app)}" if app else "push rejected")
 
 
 def main() -> None:

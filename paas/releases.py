@@ -6,7 +6,7 @@ import json
 import time
 
 from paas import apps, store
-from paas.errors import InvalidInput, NotFound
+from paas.errors import InvalidInput, NotFound, PaasError
 from paas.models import Release
 
 # building -> (failed | pending | built); pending -> (live | failed); live -> retired.
@@ -101,6 +101,15 @@ def get(app: str, version: int) -> Release:
     if row is None:
         raise NotFound(f"{app} has no release v{version}", hint=f"list them with: paas releases {app}")
     return Release.from_row(row)
+
+
+def still_serving(app: str) -> str:
+    """What a failed change leaves serving, said plainly (there may be nothing yet)."""
+    try:
+        live = current(app)
+    except PaasError:  # the app itself is gone
+        live = None
+    return f"{live.tag} keeps serving" if live else f"no release of {app} serves yet"
 
 
 def current(app: str) -> Release | None:

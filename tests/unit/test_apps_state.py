@@ -342,3 +342,11 @@ def test_scale_quantities_may_have_leading_zeros():
     from paas import formation
 
     assert formation.parse_changes(["web=0010", "worker=00"]) == {"web": 10, "worker": 0}
+
+
+def test_what_a_failed_change_leaves_serving_is_said_plainly():
+    apps.create("web")
+    assert releases.still_serving("web") == "no release of web serves yet"
+    releases.create("web", description="d", status="live")
+    assert releases.still_serving("web") == "v1 keeps serving"
+    assert releases.still_serving("ghost") == "no release of ghost serves yet"
