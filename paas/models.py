@@ -144,6 +144,10 @@ class HealthCheck:
     initial_delay: float = 0.0
     content: str | None = None
     kind: str = "http"  # http | uptime
+    # The highest status that passes. A declared check names a path that must exist: a 4xx
+    # there is a typo or a missing route. The default check only asks that the app answers
+    # without a 5xx (its / may well be a 404).
+    max_status: int = 399
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ def probe_http(address: str, port: int, check: HealthCheck) -> Outcome:
         conn.close()
     except (OSError, http.client.HTTPException) as exc:
         return Outcome(False, f"GET {check.path} on port {port}: {exc.__class__.__name__}: {exc}")
-    if response.status >= 500:
+    if response.status > check.max_status:
         return Outcome(False, f"GET {check.path} answered {response.status}: {body[:200]}")
     if check.content and check.content not in body:
         return Outcome(False, f"GET {check.path} answered {response.status} without {check.content!r}: {body[:200]}")

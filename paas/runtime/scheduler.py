@@ -77,7 +77,8 @@ def checks_for(app: str, process: str, manifest: appjson.AppJson) -> list[Health
         return declared
     if process == "web":
         # attempts x 0.1 s: the default 300 gives slow starters (JVM, Rails) 30 s to answer.
-        return [HealthCheck(process="web", path="/", attempts=attempts, timeout=timeout, wait=0.1, first_wait=0.02)]
+        return [HealthCheck(process="web", path="/", attempts=attempts, timeout=timeout, wait=0.1, first_wait=0.02,
+                            max_status=499)]
     return []
 
 

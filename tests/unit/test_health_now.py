@@ -67,3 +67,13 @@ def test_workers_are_healthy_while_running_without_restarts(restarts):
     assert scheduler.health_now("web", container("worker", 1), None, manifest).detail == "restarted 2 time(s)"
     stopped = scheduler.health_now("web", container("worker", 1, state="exited"), None, manifest)
     assert (stopped.ok, stopped.detail) == (False, "exited")
+
+
+def test_a_4xx_fails_a_declared_check_but_not_the_default_one(http_app, restarts):
+    # A declared path that answers 404 is a typo or a missing route; an app's / may be a 404.
+    state, port = http_app
+    state["status"] = 404
+    assert scheduler.health_now("web", container("web", port), port, appjson.from_dict({})).ok
+    declared = appjson.from_dict({"healthchecks": {"web": [{"type": "startup", "path": "/nothere"}]}})
+    outcome = scheduler.health_now("web", container("web", port), port, declared)
+    assert not outcome.ok and outcome.detail.startswith("GET /nothere answered 404")
