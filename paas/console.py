@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from typing import Any, Iterable, Sequence
 
@@ -62,6 +63,15 @@ _CONTROLS = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7f, 0xa0)]}
 def escape_controls(text: str) -> str:
     """Control characters (ESC, CR, newlines...) as \\xNN: text from users, shown safely."""
     return text.translate(_CONTROLS)
+
+
+_CSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
+
+def plain(text: str) -> str:
+    """A line of a program's output (a build's, say) without its colours and cursor moves,
+    any other control character escaped."""
+    return escape_controls(_CSI.sub("", text))
 
 
 def out(text: str = "") -> None:

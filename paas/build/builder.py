@@ -176,7 +176,7 @@ def _docker_build(source: Path, dockerfile_name: str, tag: str, app: str, versio
     first_run = {"seen": False, "layer": None}
 
     def show(line: str) -> None:
-        line = _ANSI.sub("", line)  # the daemon paints RUN stderr red
+        line = console.plain(line)  # the daemon paints RUN stderr red
         if line.startswith("Step "):
             if " : RUN " in line and not first_run["seen"]:
                 first_run["seen"] = True
@@ -216,7 +216,6 @@ def _docker_build(source: Path, dockerfile_name: str, tag: str, app: str, versio
     return image_id
 
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # dockerd's words for it. "No such image: sha256:…": the cached layer a RUN step starts from
 # is gone (seen when another paas on this dockerd, such as a parallel test server, pruned).
 VANISHED_LAYER = ("unknown parent image ID", "failed to get digest", "No such image: sha256:")

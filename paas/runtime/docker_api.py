@@ -155,10 +155,12 @@ def _build(context, dockerfile, tag_name, labels, limits, on_line, buildargs) ->
                         tail.append(line)
                         on_line(line)
             elif "error" in chunk:
-                message = chunk.get("error", "").strip()
+                from paas import console
+
+                message = console.plain(chunk.get("error", "").strip())
                 raise BuildFailed(
                     "the build failed: " + message,
-                    hint="\n".join(list(tail)[-20:]) if tail else None,
+                    hint="\n".join(console.plain(line) for line in list(tail)[-20:]) if tail else None,
                 )
             elif "aux" in chunk and "ID" in chunk["aux"]:
                 image = chunk["aux"]["ID"]

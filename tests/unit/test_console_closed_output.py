@@ -38,3 +38,9 @@ def test_a_deploy_keeps_going_when_its_pusher_left(closed_pipe, monkeypatch):
     console.detail("more\nlines")
     console.step("web v2 is live")
     closed_pipe.flush()  # later writes and the final flush go to /dev/null
+
+
+def test_program_output_is_shown_without_colours_or_controls():
+    from paas import console
+
+    assert console.plain("\x1b[91mnpm ERR!\x1b[0m code\x1b[2K\x1b[?25l\x07 x\r") == "npm ERR! code\\x07 x\\x0d"
