@@ -72,6 +72,8 @@ def build_release(app: str, sha: str, description: str | None = None) -> Release
             port = pack.port
         if not processes:
             processes = dict(pack.processes) or {"web": ""}
+        for process in sorted((set(manifest.healthchecks) | set(manifest.formation)) - set(processes)):
+            console.warn(f"app.json names process type {process!r}, which the Procfile does not have: ignored")
         tag = names.image_tag(app, release.version)
         limits = _build_limits(app)
         failpoints.reached("build")

@@ -105,10 +105,12 @@ def test_predeploy_and_postdeploy_run_once_per_release(server, make_app):
     source = make_app("python")
     manifest = json.loads((source.path / "app.json").read_text())
     manifest["scripts"] = {"dokku": {"predeploy": "echo pre-$PAAS_RELEASE", "postdeploy": "echo post-$PAAS_RELEASE"}}
+    manifest["formation"] = {"wroker": {"quantity": 1}}  # a typo: no such type in the Procfile
     source.write("app.json", json.dumps(manifest))
     source.commit("deploy scripts")
     pushed = source.push()
     assert "pre-v1" in pushed.stderr and "post-v1" in pushed.stderr
+    assert "app.json names process type 'wroker', which the Procfile does not have: ignored" in pushed.stderr
     assert pushed.stderr.index("pre-v1") < pushed.stderr.index("is live") < pushed.stderr.index("post-v1")
     restarted = server.paas("ps:restart", source.app, check=True)  # the same release: neither runs
     assert "Running predeploy" not in restarted.stdout and "Running postdeploy" not in restarted.stdout
