@@ -71,7 +71,7 @@ _CSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 def plain(text: str) -> str:
     """A line of a program's output (a build's, say) without its colours and cursor moves,
     any other control character escaped."""
-    return escape_controls(_CSI.sub("", text))
+    return escape_controls(_CSI.sub("", text).replace("\t", "    "))  # tabs: stack traces, make
 
 
 def out(text: str = "") -> None:

@@ -45,7 +45,16 @@ def port_of(release: Release) -> int:
 
 
 def manifest_of(release: Release) -> appjson.AppJson:
-    return appjson.from_dict({k: v for k, v in release.app_json.items() if not k.startswith("_")})
+    manifest = appjson.from_dict({k: v for k, v in release.app_json.items() if not k.startswith("_")})
+    if release.app_json.get("_checks_refuse_4xx"):
+        return manifest
+    # Built before app.json checks refused a 4xx: they keep passing one, so a restart, a
+    # config change or a rollback of such a release works as when it first went live.
+    import dataclasses
+
+    return dataclasses.replace(manifest, healthchecks={
+        process: tuple(dataclasses.replace(c, max_status=499) for c in checks)
+        for process, checks in manifest.healthchecks.items()})
 
 
 def limits_of(app: str, processes) -> dict[str, dict]:
@@ -494,23 +503,23 @@ def restore(app: str) -> bool:
         live = releases.current(app)
         if live is not None and _came_back(app, live):
             console.detail("every container came back and answers; routed again")
-            route_serving(app, force=False)  # redrawn if the records say otherwise
+            route_serving(app)  # reloaded too: nginx may hold connections from before
+            schedule_retire(app)  # what Docker also brought back of older releases goes
             return True
         restart(app, release_pending_config=False)  # back as it ran, whatever waits
         return True
 
 
 def _came_back(app: str, live: Release) -> bool:
-    """Whether the live release's whole formation runs (of that release) and each answers."""
-    from collections import Counter
-
+    """Whether the live release's whole formation runs (of that release, each slot once) and
+    each container answers."""
     running = serving_containers(app)
     if any(c.release != live.version or c.state != "running" for c in running):
         return False
     wanted = formation.get(app)
-    counts = Counter(c.process for c in running)
     types = [p for p in live.processes if p not in plan.ONE_OFF_TYPES]
-    if set(counts) - set(types) or any(counts.get(p, 0) != wanted.get(p, 0) for p in types):
+    slots = sorted((c.process, c.index) for c in running)
+    if slots != sorted((p, i) for p in types for i in range(1, wanted.get(p, 0) + 1)):
         return False
     return all(o.ok for o in scheduler.health_all(app, running, port_of(live), manifest_of(live)))
 

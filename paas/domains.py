@@ -42,7 +42,7 @@ def add(app: str, domain: str) -> str:
     if identity.current().role != "admin":
         if domain.startswith("*."):
             raise AccessDenied("wildcard domains are for admins only")
-        if "." not in domain or re.fullmatch(r"[0-9.]+", domain):
+        if "." not in domain or re.fullmatch(r"[0-9.]+", domain) or domain.endswith((".localhost", ".localdomain")):
             # localhost, a bare name, or the server's own address: requests made without a
             # hostname of an app's would reach this one instead of the 404 page.
             raise AccessDenied(f"{domain} is not a public hostname; only admins may route it")

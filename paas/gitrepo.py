@@ -221,10 +221,22 @@ def deploy_refs(app: str) -> list[str]:
 
 
 def rebuild_ref(app: str) -> str:
-    """The ref a rebuild builds: the first deploy ref the repo has (master, if only master
-    was pushed while the deploy branch is left at main), else the deploy branch."""
+    """The ref a rebuild builds: of the deploy refs (master too while the deploy branch is
+    left at main), the one HEAD names (the last that deployed), else the first the repo has,
+    else the deploy branch."""
     refs = deploy_refs(app)
+    head = _head_ref(app)
+    if head in refs and ref_head(app, head) is not None:
+        return head
     return next((ref for ref in refs if ref_head(app, ref) is not None), refs[0])
+
+
+def _head_ref(app: str) -> str | None:
+    try:
+        text = (paths.repo(app) / "HEAD").read_text()
+    except OSError:
+        return None
+    return text[len("ref: "):].strip() if text.startswith("ref: ") else None
 
 
 def ref_head(app: str, ref: str) -> str | None:
@@ -237,13 +249,18 @@ def ref_head(app: str, ref: str) -> str | None:
 
 
 def point_head(app: str, ref: str) -> None:
-    """The repo's HEAD names `ref`, so a clone checks out the branch that deploys."""
-    head = paths.repo(app) / "HEAD"
-    text = f"ref: {ref}\n"
-    if head.read_text() != text:
-        tmp = head.with_name("HEAD.paas-tmp")
-        tmp.write_text(text)
-        os.replace(tmp, head)
+    """The repo's HEAD names `ref` (a branch that just deployed), so a clone checks it out and
+    a rebuild builds it. Written aside and renamed in: a push beside this one may do the same."""
+    if _head_ref(app) == ref:
+        return
+    fd, tmp = tempfile.mkstemp(prefix=".HEAD-", dir=paths.repo(app))
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(f"ref: {ref}\n")
+        os.replace(tmp, paths.repo(app) / "HEAD")
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def export(app: str, sha: str) -> Path:

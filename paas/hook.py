@@ -20,11 +20,15 @@ def app_from_repo(path: str) -> str:
 
 
 def deleted_deploy_ref(app: str, updates: list[tuple[str, str, str]]) -> str | None:
-    """The deploy branch, if the push deletes it: ps:rebuild and git:rebuild build from it."""
-    from paas import settings
+    """The branch rebuilds build (the deploy branch, or master while it deploys), if the push
+    deletes it: ps:rebuild and git:rebuild would have nothing to build."""
+    deleted = [name for old, new, name in updates if new == ZERO]
+    if not deleted:  # the usual push: no git lookups on its way
+        return None
+    from paas import gitrepo
 
-    branch = f"refs/heads/{settings.get('git', app, 'deploy-branch')}"
-    return next((name for old, new, name in updates if new == ZERO and name == branch), None)
+    branch = gitrepo.rebuild_ref(app)
+    return branch if branch in deleted else None
 
 
 def deploy_ref(app: str, updates: list[tuple[str, str, str]]) -> tuple[str, str] | None:
@@ -61,10 +65,10 @@ def pre_receive() -> int:
             console.step("Stored; not the deploy branch, nothing deployed")
             return 0
         ref, sha = target
+        deploy.deploy_rev(app, sha)
         from paas import gitrepo
 
-        gitrepo.point_head(app, ref)  # a clone checks out what deploys
-        deploy.deploy_rev(app, sha)
+        gitrepo.point_head(app, ref)  # deployed: a clone checks it out, a rebuild builds it
         return 0
     except PaasError as exc:
         console.error(exc.message, exc.hint)

@@ -84,6 +84,7 @@ def build_release(app: str, sha: str, description: str | None = None) -> Release
         release = releases.update(
             app, release.version, status="pending", image=tag, image_id=image_id, buildpack=pack.name,
             processes=processes, app_json={**_without_paas_keys(manifest.raw), "_port": port or 5000,
+                                           "_checks_refuse_4xx": True,
                                            **({"_nginx_template": nginx_template} if nginx_template else {})},
         )
         console.step(f"Built {tag} in {time.monotonic() - started:.1f}s")

@@ -128,7 +128,7 @@ def events_command(
         # Read again each time: a key removed, an app left or destroyed and made again under
         # its name (with another owner) ends what this key may follow.
         if not access.still_allowed(actor, "events", app_name, app_id):
-            console.out("your access to these events ended; no more events")
+            console.out("the app was destroyed or renamed, or your access ended; no more events")
             return
         visible = visible_now()
         items = shown(events.recent(app_name, 200, after_id=last))

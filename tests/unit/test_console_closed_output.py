@@ -43,4 +43,4 @@ def test_a_deploy_keeps_going_when_its_pusher_left(closed_pipe, monkeypatch):
 def test_program_output_is_shown_without_colours_or_controls():
     from paas import console
 
-    assert console.plain("\x1b[91mnpm ERR!\x1b[0m code\x1b[2K\x1b[?25l\x07 x\r") == "npm ERR! code\\x07 x\\x0d"
+    assert console.plain("\x1b[91mnpm ERR!\x1b[0m code\x1b[2K\x1b[?25l\x07 x\r\tat y") == "npm ERR! code\\x07 x\\x0d    at y"

@@ -225,3 +225,22 @@ def test_a_repo_an_app_has_is_never_taken_by_another(pushed):
     gitrepo.ensure("api")
     assert paths.repo("web").exists() and paths.repo("api").exists()
     assert record == apps.get("web")
+
+
+def test_a_new_repos_head_names_the_deploy_branch(pushed):
+    assert (paths.repo("web") / "HEAD").read_text() == "ref: refs/heads/main\n"
+
+
+def test_rebuilds_build_the_deploy_ref_head_names_and_a_push_cannot_delete_it(pushed):
+    from paas import hook
+
+    sha, work = pushed
+    git(work, "push", "-q", str(paths.repo("web")), "main:master")
+    assert gitrepo.rebuild_ref("web") == "refs/heads/main"
+    gitrepo.point_head("web", "refs/heads/master")  # master deployed last
+    assert gitrepo.rebuild_ref("web") == "refs/heads/master"
+    assert not list(paths.repo("web").glob(".HEAD-*"))
+    deleting = [(sha, hook.ZERO, "refs/heads/master")]
+    assert hook.deleted_deploy_ref("web", deleting) == "refs/heads/master"
+    assert hook.deleted_deploy_ref("web", [(sha, hook.ZERO, "refs/heads/main")]) is None  # not what rebuilds use
+    assert hook.deleted_deploy_ref("web", [(hook.ZERO, sha, "refs/heads/master")]) is None
