@@ -118,8 +118,7 @@ def forget_undo(app: str) -> None:
         db.execute("DELETE FROM config_undo WHERE app_id = ?", (scope_id(app),))
 
 
-def release_or_undo(app: str, before: dict[str, str], changed: list[str], live_version: int | None,
-                    release) -> None:
+def release_or_undo(app: str, before: dict[str, str], changed: list[str], live_version: int, release) -> None:
     """Run `release()`, which makes `changed` (stored and noted with note_undo, old values in
     `before`) live. If it fails before a new release went live, the old values go back, so the
     stored config always matches what runs."""

@@ -82,10 +82,8 @@ def deploy_image(app: str, image: str) -> Release:
     from paas.runtime import docker_api
 
     apps.get(app)
-    names.image_reference(image)
     with locks.app_lock(app):
-        if not docker_api.image_exists(image) and not docker_api.try_pull(image):
-            raise NotFound(f"image {image} is not on this host and cannot be pulled")
+        docker_api.require_image(image)  # a reference the CLI checked (names.image_reference)
         release = releases.create(app, description=f"Deploy image {image}", config=config.effective(app),
                                   author=identity.current().name)
         tag = names.image_tag(app, release.version)
@@ -159,6 +157,7 @@ def rollback(app: str, version: int | None = None) -> Release:
         before, globals_now = config.vars_of(app), config.vars_of(None)
         own = {k: v for k, v in target.config.items() if globals_now.get(k) != v}
         changed = config.changed_keys(before, own)
+        live_version = current.version if current else 0  # versions start at 1
         # A prune (another app's retire, `paas cleanup`) may remove a retired release's image
         # until the pending release below names it; it cannot start while this is held.
         with locks.image_store(removing=False):
@@ -167,10 +166,9 @@ def rollback(app: str, version: int | None = None) -> Release:
             with store.transaction():  # the release, the config and what undoes it, together
                 release = _derived_release(app, target, f"Rollback to {target.tag}", target.config)
                 config.restore_vars(app, own, changed)
-                config.note_undo(app, before, changed, current.version if current else 0)
+                config.note_undo(app, before, changed, live_version)
         console.step(f"Rolling back {app} to {target.tag} as {release.tag}")
-        config.release_or_undo(app, before, changed, current.version if current else None,
-                               lambda: activate(app, release))
+        config.release_or_undo(app, before, changed, live_version, lambda: activate(app, release))
         return release
 
 
@@ -538,10 +536,11 @@ def restart(app: str, process: str | None = None, release_pending_config: bool =
             _require_process_types(release, [process])
             if apps.get(app).stopped:  # a stopped app runs nothing until all of it starts
                 raise InvalidInput(f"{app} is stopped (ps:stop)", hint=f"ps:start {app} starts every type")
-        waiting = config.changed_keys(release.config, config.effective(app))
+        current_config = config.effective(app)
+        waiting = config.changed_keys(release.config, current_config)
         if waiting and process is None and release_pending_config:
             live = release
-            release = _derived_release(app, live, f"Restart with {', '.join(waiting)}", config.effective(app))
+            release = _derived_release(app, live, f"Restart with {', '.join(waiting)}", current_config)
             console.step(f"Releasing {release.tag} with the config changed since {live.tag}: {', '.join(waiting)}")
             try:
                 activate(app, release)

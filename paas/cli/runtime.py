@@ -20,9 +20,8 @@ def logs(
     process: Annotated[Optional[str], typer.Option("--ps", help="Only this process type")] = None,
 ) -> None:
     """App logs, every container merged and prefixed `web.1 |`."""
-    from paas import logs as app_logs
-
     from paas import access, identity
+    from paas import logs as app_logs
 
     app_id = apps.get(app_name).id
     if process is not None:

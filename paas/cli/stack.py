@@ -44,12 +44,10 @@ def set_(
     if reset == bool(image):
         raise InvalidInput("give an IMAGE, or --reset")
     if image:
-        from paas.errors import NotFound
         from paas.runtime import docker_api
 
         names.image_reference(image)
-        if not docker_api.image_exists(image) and not docker_api.try_pull(image):
-            raise NotFound(f"image {image} is not on this host and cannot be pulled")
+        docker_api.require_image(image)
     settings.set_value("stack", None, "image", None if reset else image)
     console.step(f"Builds now start FROM {image or names.STACK_IMAGE}")
 

@@ -101,6 +101,12 @@ def image_config(name: str) -> dict:
         raise NotFound(f"image {name} does not exist") from None
 
 
+def require_image(name: str) -> None:
+    """`name` is on this host, or pulled now; NotFound otherwise."""
+    if not image_exists(name) and not try_pull(name):
+        raise NotFound(f"image {name} is not on this host and cannot be pulled")
+
+
 def try_pull(name: str) -> bool:
     try:
         client().images.pull(name)
