@@ -116,10 +116,23 @@ def _mark_owner(path: Path, text: str) -> None:
             return
     except OSError:
         pass
-    fd, tmp = tempfile.mkstemp(prefix=f".{OWNER_FILE}-", dir=path)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.replace(tmp, marker)
+    _replace_file(marker, text)
+
+
+def _replace_file(target: Path, text: str, mode: int | None = None) -> None:
+    """Write `text` aside and rename it over `target`. A name of its own per writer: pushes
+    that arrive together may each write the same file, and a shared temporary name would be
+    replaced away under one of them."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}-", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(text)
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _give_back_if_not_ours(path: Path, ours: str) -> None:
@@ -186,17 +199,7 @@ def install_hook(path: Path) -> None:
     )
     hook = path / "hooks" / "pre-receive"
     hook.parent.mkdir(exist_ok=True)
-    # A name of its own per writer: pushes that arrive together each write the hook, and a
-    # shared temporary name would be replaced away under one of them.
-    fd, tmp = tempfile.mkstemp(prefix=".pre-receive-", dir=hook.parent)
-    try:
-        with os.fdopen(fd, "w") as out:
-            out.write(text)
-        os.chmod(tmp, 0o755)
-        os.replace(tmp, hook)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _replace_file(hook, text, 0o755)  # every push writes it again
 
 
 def resolve(app: str, rev: str) -> str:
@@ -250,17 +253,9 @@ def ref_head(app: str, ref: str) -> str | None:
 
 def point_head(app: str, ref: str) -> None:
     """The repo's HEAD names `ref` (a branch that just deployed), so a clone checks it out and
-    a rebuild builds it. Written aside and renamed in: a push beside this one may do the same."""
-    if _head_ref(app) == ref:
-        return
-    fd, tmp = tempfile.mkstemp(prefix=".HEAD-", dir=paths.repo(app))
-    try:
-        with os.fdopen(fd, "w") as out:
-            out.write(f"ref: {ref}\n")
-        os.replace(tmp, paths.repo(app) / "HEAD")
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    a rebuild builds it."""
+    if _head_ref(app) != ref:
+        _replace_file(paths.repo(app) / "HEAD", f"ref: {ref}\n")
 
 
 def export(app: str, sha: str) -> Path:
