@@ -104,17 +104,15 @@ def _still_running(container_id: str) -> bool:
     return bool(state.get("Running")) and not state.get("Restarting")
 
 
-def check_one(app: str, container: RunningContainer, port: int | None, manifest,
-              settle: float | None = None) -> health.Outcome:
-    """The container's HTTP checks, then its settle time (`settle`, else the app's setting)."""
+def check_one(app: str, container: RunningContainer, port: int | None, manifest) -> health.Outcome:
+    """The container's HTTP checks, then its settle time (scheduler.settle_time)."""
     disabled = set(filter(None, settings.get("checks", app, "disabled").split(",")))
     skipped = set(filter(None, settings.get("checks", app, "skipped").split(",")))
     if container.process in disabled | skipped:
         return health.Outcome(True, "checks disabled")
     started = time.monotonic()
     checks = checks_for(app, container.process, manifest)
-    if settle is None:
-        settle = settle_time(app, container.process, http_checked=bool(checks))
+    settle = settle_time(app, container.process, http_checked=bool(checks))
     for check in checks:
         outcome = health.wait_http(container, port or 5000, check, lambda: _still_running(container.id))
         if not outcome.ok:

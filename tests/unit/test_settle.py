@@ -7,7 +7,7 @@ import types
 
 import pytest
 
-from paas import appjson, apps
+from paas import appjson, apps, settings
 from paas.models import RunningContainer
 from paas.runtime import scheduler
 
@@ -49,35 +49,42 @@ def worker(started_at: str | None, launched_ago: float = 0.3) -> RunningContaine
                             launched_at=100.0 - launched_ago)
 
 
+@pytest.fixture
+def half_second(clock):
+    """The worker's settle time set to 0.5 s (`checks:set web worker.wait 0.5`)."""
+    settings.set_value("checks", "web", "worker.wait", "0.5")
+    return clock
+
+
 def stamp(seconds_ago: float) -> str:
     when = datetime.datetime.fromtimestamp(NOW - seconds_ago, datetime.timezone.utc)
     return when.strftime("%Y-%m-%dT%H:%M:%S.%f") + "123Z"  # Docker gives nanoseconds
 
 
-def test_time_since_dockers_start_counts_towards_the_settle_time(clock):
-    fake, _ = clock
-    outcome = scheduler.check_one("web", worker(stamp(0.15)), None, appjson.from_dict({}), settle=0.5)
+def test_time_since_dockers_start_counts_towards_the_settle_time(half_second):
+    fake, _ = half_second
+    outcome = scheduler.check_one("web", worker(stamp(0.15)), None, appjson.from_dict({}))
     assert outcome.ok
     assert fake.slept == pytest.approx(0.35, abs=0.011)
 
 
-def test_the_whole_settle_time_is_waited_without_a_start_time(clock):
-    fake, _ = clock
+def test_the_whole_settle_time_is_waited_without_a_start_time(half_second):
+    fake, _ = half_second
     for started_at in (None, "0001-01-01T00:00:00Z", "not a time"):
         fake.slept = 0.0
-        assert scheduler.check_one("web", worker(started_at), None, appjson.from_dict({}), settle=0.5).ok
+        assert scheduler.check_one("web", worker(started_at), None, appjson.from_dict({})).ok
         assert fake.slept == pytest.approx(0.5, abs=0.011)
 
 
-def test_a_dockerd_clock_running_ahead_cannot_cut_the_settle_time_short(clock):
-    fake, _ = clock
+def test_a_dockerd_clock_running_ahead_cannot_cut_the_settle_time_short(half_second):
+    fake, _ = half_second
     # Docker's clock says it started an hour ago; we asked for the start 0.1 s ago.
-    assert scheduler.check_one("web", worker(stamp(3600), launched_ago=0.1), None, appjson.from_dict({}), settle=0.5).ok
+    assert scheduler.check_one("web", worker(stamp(3600), launched_ago=0.1), None, appjson.from_dict({})).ok
     assert fake.slept == pytest.approx(0.4, abs=0.011)
 
 
-def test_a_container_that_stops_within_the_settle_time_fails(clock):
-    fake, state = clock
+def test_a_container_that_stops_within_the_settle_time_fails(half_second):
+    fake, state = half_second
 
     def stop_after_a_while(seconds):
         Clock.sleep(fake, seconds)
@@ -85,7 +92,7 @@ def test_a_container_that_stops_within_the_settle_time_fails(clock):
             state.update(Running=False, ExitCode=3)
 
     scheduler.time.sleep = stop_after_a_while
-    outcome = scheduler.check_one("web", worker(stamp(0.1)), None, appjson.from_dict({}), settle=0.5)
+    outcome = scheduler.check_one("web", worker(stamp(0.1)), None, appjson.from_dict({}))
     assert not outcome.ok and "exit code 3" in outcome.detail
 
 
