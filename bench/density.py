@@ -3,9 +3,10 @@
 - deploy time (push → serving) of the last few apps vs the first few (target within 1.2x);
 - `nginx -t` + reload (SIGHUP) of the paas-managed nginx with 50 vhosts vs 1, and the full
   `paas proxy` path (render, test, swap, reload, wait for old workers) measured inside pushes;
-- memory used by paas itself between deploys: paas has no daemon, so the resident memory of
-  every python process running paas (expect none once the background retire has finished),
-  and the nginx master + workers (RSS) with 50 apps vs 1.
+- memory used by paas itself between deploys: the deploy server (paas/deploy_server.py, one
+  resident process that ends `git:set --global deploy-server-idle` seconds after the last push),
+  every other python process running paas (expect none once the background retire has
+  finished), and the nginx master + workers (RSS) with 50 apps vs 1.
 
 Every app is examples/python under its own name (so layers are shared, as for a host running
 many copies of one stack). All apps are destroyed afterwards. Opt-in under --quick.
@@ -39,9 +40,14 @@ def _reload(srv) -> float:
     return nginx_test_reload(srv.nginx_prefix, wait_new_workers=True)
 
 
-def _paas_rss(srv) -> tuple[int, float]:
+def _paas_rss(srv) -> tuple[int, float, int, float]:
+    """(count, MiB) of the python processes running paas other than the deploy server, then of
+    the deploy server."""
     pids = paas_processes(srv.root)
-    return len(pids), sum(rss_kib(pid) for pid in pids) / 1024
+    server = [pid for pid in pids if "paas.deploy_server" in cmdline(pid)]
+    others = [pid for pid in pids if pid not in server]
+    return (len(others), sum(rss_kib(pid) for pid in others) / 1024,
+            len(server), sum(rss_kib(pid) for pid in server) / 1024)
 
 
 def measure(quick: bool) -> list[Row]:
@@ -54,7 +60,7 @@ def measure(quick: bool) -> list[Row]:
         pushes = []
         reload_one: list[float] = []
         nginx_rss_one = 0.0
-        between: list[tuple[int, float]] = []
+        between: list[tuple[int, float, int, float]] = []
         started = time.monotonic()
         try:
             for i in range(count):
@@ -99,10 +105,14 @@ def measure(quick: bool) -> list[Row]:
                     baseline="with 1 app", baseline_samples=reload_one, target="<= 1.2x"),
                 Row(GROUP, f"nginx master + workers RSS with {count} apps", [nginx_rss_many], "MiB",
                     baseline="with 1 app", baseline_samples=[nginx_rss_one]),
-                Row(GROUP, "paas processes resident between deploys", [float(n) for n, _ in between], "count",
+                Row(GROUP, "paas processes resident between deploys", [float(n) for n, *_ in between], "count",
                     target="= 0", note="python processes running paas (CLI, hook, entry, retire) once each "
-                                       "deploy's background retire has finished"),
-                Row(GROUP, "  their resident memory", [mib for _, mib in between], "MiB", target="= 0"),
+                                       "deploy's background retire has finished; the deploy server aside"),
+                Row(GROUP, "  their resident memory", [mib for _, mib, *_ in between], "MiB", target="= 0"),
+                Row(GROUP, "deploy server between deploys", [float(n) for *_, n, _ in between], "count",
+                    target="<= 1", note="started by the first push, ends 1800 s after the last one "
+                                        "(git:set --global deploy-server-idle; 0: none)"),
+                Row(GROUP, "  its resident memory", [mib for *_, mib in between], "MiB"),
             ]
         finally:
             log(f"density: destroying {len(sources)} apps")

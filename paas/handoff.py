@@ -1,4 +1,5 @@
-"""A push's deploy runs in the SSH entry, which loads the deploy code while git receives the pack.
+"""A push's deploy runs in the SSH entry, which loads the deploy code while git receives the pack
+(or in a child of the deploy server, which has it loaded already: deploy_server.py).
 
 The pre-receive hook is a fresh Python that would spend ~0.15 s importing the deploy, the
 Docker SDK and Jinja before its first step. The SSH entry is already running for the whole
@@ -11,7 +12,8 @@ on the other core, and the hook hands its deploy over instead of loading it agai
 
 Only descendants of the SSH entry inherit the socket, so nothing else can reach it. The
 hook deploys by itself when there is no socket (pushes that did not come through the SSH
-entry), or when the hand-over cannot be sent.
+entry), or when the hand-over cannot be sent. With a deploy server, the entry passes its
+connection to a server's child in place of the socketpair; the hook cannot tell the two apart.
 """
 
 from __future__ import annotations
@@ -31,9 +33,10 @@ if TYPE_CHECKING:
 
 ENV = "PAAS_HANDOFF_FD"
 _MAX_REQUEST = 1 << 20  # the environment of a hook: far below this
+_ENTRY_ANSWER_WAIT = 10.0  # the child answers the entry right after the hook: no deploy in between
 
 
-def _warm_up() -> None:
+def load_deploy_code() -> None:
     """Load the code a deploy runs. Imports only: a push to another branch must not wait
     on dockerd, and the deploy itself reports what is really wrong."""
     import contextlib
@@ -48,12 +51,15 @@ def _warm_up() -> None:
         docker_api.sdk()
 
 
-def run_receive_pack(argv: list[str], run_hook: Callable[[], int] | None = None) -> tuple[int, int | None]:
+def run_receive_pack(argv: list[str], run_hook: Callable[[], int] | None = None,
+                     server: socket.socket | None = None) -> tuple[int, int | None]:
     """Run git-receive-pack (argv) and serve its pre-receive hook's hand-over. Returns its exit
     code (0 also when the hook declined the push: git tells the pusher) and the hook's, if it
-    ran here."""
+    ran here or in the deploy server's child `server` is connected to."""
     import subprocess
 
+    if server is not None:
+        return _run_with_server(argv, server)
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     with ours:
         try:
@@ -63,12 +69,35 @@ def run_receive_pack(argv: list[str], run_hook: Callable[[], int] | None = None)
             theirs.close()  # receive-pack holds its own copy
         hook_code = None
         try:
-            _warm_up()
+            load_deploy_code()
             if _wait_for_request(ours, process):
                 hook_code = _serve(ours, run_hook or _pre_receive)
         finally:  # whatever happened here, receive-pack finishes under the push lock
             code = process.wait()
     return code, hook_code
+
+
+def _run_with_server(argv: list[str], server: socket.socket) -> tuple[int, int | None]:
+    """receive-pack's hook hands over to the deploy server's child at the other end of `server`."""
+    import contextlib
+    import subprocess
+
+    with server:
+        process = subprocess.Popen(argv, pass_fds=(server.fileno(),), env={**os.environ, ENV: str(server.fileno())})
+        code = process.wait()
+        hook_code = None
+        with contextlib.suppress(OSError, ValueError):
+            server.shutdown(socket.SHUT_WR)  # no hand-over comes now: a child still waiting ends
+            server.settimeout(_ENTRY_ANSWER_WAIT)
+            answer = server.recv(16)  # the child's second answer (the hook took the first)
+            hook_code = int(answer) if answer else None
+    return code, hook_code
+
+
+def serve_hook(sock: socket.socket) -> int | None:
+    """Run the hook's deploy when it asks on `sock`; the code it was answered with (None: it
+    never asked). For the deploy server's child."""
+    return _serve(sock, _pre_receive)
 
 
 def _pre_receive() -> int:

@@ -1,6 +1,6 @@
 """A local server in a box: dockerd (if none answers), a private sshd on 127.0.0.1, and
 a paas-managed nginx under PAAS_ROOT/nginx. Nothing system-wide is configured; `server:down`
-stops only what `server:up` started.
+stops only what `server:up` started, and the deploy server the first push started.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from paas import console, keys, lifecycle, paths, procs, router
+from paas import console, deploy_server, keys, lifecycle, paths, procs, router, settings
 from paas.errors import InvalidInput, ServiceUnavailable
 
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
@@ -220,6 +220,8 @@ def status() -> dict:
         "sshd": procs.running(ssh_pid),
         "ssh_port": info.get("ssh_port"),
         "nginx": router.master_pid() is not None,
+        "deploy_server": deploy_server.running_pid() is not None,
+        "deploy_server_idle": int(settings.get("git", None, "deploy-server-idle")),
         "http_port": info.get("http_port"),
         "domain": info.get("domain"),
     }
@@ -231,6 +233,8 @@ def down() -> list[str]:
     stopped = []
     if started.get("nginx") and router.stop():
         stopped.append("nginx")
+    if deploy_server.stop():  # the first push started it, for this PAAS_ROOT
+        stopped.append("the deploy server")
     if started.get("sshd"):
         pid = _read_pid(paths.ssh() / "sshd.pid")
         if procs.running(pid):

@@ -152,9 +152,7 @@ def git_command(key: str, original: str, words: list[str]) -> int:
     serial = locks.hold(f"{app}.push", f"pushes to {app}") if words[0] == "git-receive-pack" else contextlib.nullcontext()
     with serial:
         if words[0] == "git-receive-pack":
-            from paas import handoff
-
-            code, hook_code = handoff.run_receive_pack([words[0], str(paths.repo(app))])
+            code, hook_code = _receive_pack(actor, paths.repo(app))
         else:
             code, hook_code = subprocess.call([words[0], str(paths.repo(app))]), None
     if code == 0 and hook_code:  # receive-pack succeeds when its hook declines the push
@@ -163,6 +161,22 @@ def git_command(key: str, original: str, words: list[str]) -> int:
         outcome = "ok" if code == 0 else f"exit {code}"
     events.record(key, app, [words[0], app], outcome)
     return code
+
+
+def _receive_pack(actor, repo) -> tuple[int, int | None]:
+    """git-receive-pack, its hook's deploy run by the deploy server when one answers. When none
+    does, this entry runs it, then starts a server for the pushes that follow."""
+    from paas import deploy_server, handoff, settings
+
+    idle = int(settings.get("git", None, "deploy-server-idle"))
+    server = deploy_server.connect(actor, idle) if idle else None
+    code, hook_code = handoff.run_receive_pack(["git-receive-pack", str(repo)], server=server)
+    if server is None:
+        if idle:
+            deploy_server.start(idle)
+        else:  # turned off: a server left from before goes now, not at its idle time
+            deploy_server.stop()
+    return code, hook_code
 
 
 def paas_command(key: str, original: str, words: list[str]) -> int:

@@ -74,7 +74,7 @@ def register(namespace: str, what: str, report: bool = True) -> None:
 register("checks", "health check settings: wait, wait-to-retire, attempts, timeout")
 register("nginx", "proxy settings: client-max-body-size, proxy-*-timeout")
 register("builder", "build caps: memory, cpus")
-register("git", "git settings: deploy-branch", report=False)  # git:report is the repo's report
+register("git", "git settings: deploy-branch, deploy-server-idle (use --global)", report=False)  # git:report is the repo's report
 register("apps", "app defaults: autocreate (use --global)", report=False)
 
 

@@ -29,7 +29,7 @@ def up(
 
 @app.command("server:status")
 def status(fmt: Format = "text") -> None:
-    """What runs: dockerd, sshd, nginx."""
+    """What runs: dockerd, sshd, nginx, the deploy server."""
     from paas import server
 
     check_format(fmt)
@@ -42,13 +42,21 @@ def status(fmt: Format = "text") -> None:
     console.report("paas server", [
         ("Root", data["root"]), ("Docker", state(data["docker"])),
         ("sshd", f"{state(data['sshd'])} (port {data['ssh_port'] or '-'})"),
-        ("nginx", f"{state(data['nginx'])} (port {data['http_port'] or '-'})"), ("Domain", data["domain"] or "-"),
+        ("nginx", f"{state(data['nginx'])} (port {data['http_port'] or '-'})"),
+        ("Deploy server", _deploy_server_state(data["deploy_server"], data["deploy_server_idle"])),
+        ("Domain", data["domain"] or "-"),
     ])
+
+
+def _deploy_server_state(running: bool, idle: int) -> str:
+    if running:
+        return f"running (ends {idle}s after the last push)" if idle else "running (ends at the next push: turned off)"
+    return "stopped (the next push starts it)" if idle else "off (git:set --global deploy-server-idle 0)"
 
 
 @app.command("server:down")
 def down() -> None:
-    """Stop what server:up started, and nothing else."""
+    """Stop what server:up started (and the deploy server pushes started), nothing else."""
     from paas import server
 
     stopped = server.down()

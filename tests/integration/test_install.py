@@ -8,14 +8,17 @@ by hand, as the installer tells the user to.
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from bench.installed import installed_server
-from tests.integration.conftest import EXAMPLES
+from paas import procs
+from tests.integration.conftest import EXAMPLES, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("install")]
 
@@ -54,3 +57,21 @@ def test_server_install_then_first_push(installed, tmp_path):
     assert status == 200 and body.startswith("Hello from paas! release=v1")
     # The app's containers and repo belong to the paas user's world, not root's.
     assert (root / "repos" / "hello.git").owner() == user
+
+    # The push left a deploy server behind, run by the paas user; the next push deploys in its child.
+    pid_file = root / "run" / "deploy-server.pid"
+    assert wait_for(lambda: pid_file.exists() and procs.running(int(pid_file.read_text())))
+    server = int(pid_file.read_text())
+    assert Path(f"/proc/{server}").stat().st_uid == pwd.getpwnam(user).pw_uid
+    (work / "app.py").write_text((work / "app.py").read_text().replace("Hello from paas", "Hello again"))
+    run(*git, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qam", "again")
+    push = subprocess.Popen([*git, "push", "paas", "main"], env={**os.environ, "GIT_SSH_COMMAND": installed.git_ssh_command()},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    children: set[int] = set()
+    while push.poll() is None:
+        children |= procs.children(server)
+        time.sleep(0.005)
+    _, err = push.communicate()
+    assert push.returncode == 0 and "hello v2 is live" in err, err
+    assert children, "no child of the deploy server ran the second push"
+    assert installed.get("hello")[1].startswith("Hello again! release=v2")

@@ -2,7 +2,8 @@
 
 Every test gets its own PAAS_ROOT (not created yet, so paas creates it), a pinned
 environment (NO_COLOR, COLUMNS, PAAS_LOCAL), a pinned actor and clock so output is
-exact, and a fake `paas.deploy` so nothing can reach a container runtime.
+exact, and a fake `paas.deploy` so nothing can reach a container runtime (nor start a
+deploy server).
 """
 
 from __future__ import annotations
@@ -52,6 +53,17 @@ def deploy(monkeypatch):
     real = importlib.import_module("paas.deploy")
     monkeypatch.setattr(paas, "deploy", real)
     return real
+
+
+@pytest.fixture(autouse=True)
+def deploy_server_starts(monkeypatch) -> list[float]:
+    """Starts of a background deploy server (their idle seconds), recorded instead of run
+    (tests/unit/test_deploy_server.py runs real ones)."""
+    from paas import deploy_server
+
+    starts: list[float] = []
+    monkeypatch.setattr(deploy_server, "start", lambda idle: starts.append(idle))
+    return starts
 
 
 @pytest.fixture(autouse=True)

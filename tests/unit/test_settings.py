@@ -225,3 +225,12 @@ def test_an_undo_leaves_a_key_another_command_changed_since(web):
 
 def test_size_in_bytes():
     assert [settings.size_in_bytes(v) for v in ("4096", "1k", "512m", "2g")] == [4096, 1024, 512 * 2**20, 2 * 2**30]
+
+
+def test_a_host_wide_property_is_refused_per_app_and_changes_nothing(web):
+    with pytest.raises(InvalidInput, match="deploy-server-idle is set for the whole host, not per app") as refused:
+        settings.set_values("git", web, [("deploy-branch", "live"), ("deploy-server-idle", "0")])
+    assert refused.value.hint == "paas git:set --global deploy-server-idle VALUE"
+    assert _rows() == []
+    settings.set_value("git", None, "deploy-server-idle", "0")
+    assert settings.get("git", web, "deploy-server-idle") == "0"

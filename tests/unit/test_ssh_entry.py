@@ -432,34 +432,53 @@ def git_calls(monkeypatch) -> list[list[str]]:
         return 0
 
     monkeypatch.setattr(ssh_entry.subprocess, "call", fake_call)
-    monkeypatch.setattr(handoff, "run_receive_pack", lambda argv: (fake_call(argv), None))  # receive-pack's way in
+    monkeypatch.setattr(handoff, "run_receive_pack", lambda argv, server=None: (fake_call(argv), None))  # receive-pack's way in
     return calls
 
 
 @pytest.mark.parametrize("verb", ["git-receive-pack", "git-upload-pack"])
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("path", ["'web'", "'web.git'", "'/web.git'", "'~/web.git'", "web"])
-def test_git_access_matrix(verb, role, path, keyring, door, git_calls):
+def test_git_access_matrix(verb, role, path, keyring, door, git_calls, deploy_server_starts):
     code, out, err = door(KEY_OF[role], f"{verb} {path}")
     if role == "stranger":
         assert code == 13
         assert "no access to app 'web'" in err
         assert git_calls == []
         assert last_event()["outcome"].startswith("refused: ")
+        assert deploy_server_starts == []
     else:
         assert code == 0, err
         assert git_calls == [[verb, str(paths.repo("web"))]]
         assert last_event()["outcome"] == "ok"
         assert (paths.repo("web") / "hooks" / "pre-receive").exists()
+        # No deploy server answered this push: one is started for the next (fetches need none).
+        assert deploy_server_starts == ([1800] if verb == "git-receive-pack" else [])
+
+
+def test_a_push_with_the_deploy_server_turned_off_neither_asks_nor_starts_one(keyring, door, git_calls,
+                                                                              deploy_server_starts, monkeypatch):
+    from paas import deploy_server, settings
+
+    asked, stopped = [], []
+    monkeypatch.setattr(deploy_server, "connect", lambda actor, idle: asked.append(idle))
+    monkeypatch.setattr(deploy_server, "stop", lambda: stopped.append(True))
+    settings.set_value("git", None, "deploy-server-idle", "0")
+    code, out, err = door("alice", "git-receive-pack 'web'")
+    assert code == 0, err
+    assert (asked, deploy_server_starts, stopped) == ([], [], [True])  # one left from before goes
+    settings.set_value("git", None, "deploy-server-idle", "60")
+    door("alice", "git-receive-pack 'web'")
+    assert (asked, deploy_server_starts) == ([60], [60])  # none answered (the stand-in): one starts
 
 
 def test_a_push_whose_deploy_fails_is_audited_as_declined(keyring, door, monkeypatch):
     # receive-pack exits 0 when its pre-receive hook declines: the hook's code tells.
-    monkeypatch.setattr(handoff, "run_receive_pack", lambda argv: (0, 1))
+    monkeypatch.setattr(handoff, "run_receive_pack", lambda argv, server=None: (0, 1))
     code, out, err = door("alice", "git-receive-pack 'web'")
     assert code == 0
     assert last_event()["outcome"] == "declined (pre-receive hook exit 1)"
-    monkeypatch.setattr(handoff, "run_receive_pack", lambda argv: (0, 0))
+    monkeypatch.setattr(handoff, "run_receive_pack", lambda argv, server=None: (0, 0))
     door("alice", "git-receive-pack 'web'")
     assert last_event()["outcome"] == "ok"
 
