@@ -1,102 +1,118 @@
-"""The deploy server: one resident process per PAAS_ROOT with the deploy code loaded, which
-forks a child for each push, so no push waits for Python to import that code.
+"""The deploy server: one resident process per PAAS_ROOT with paas's code loaded, which forks
+a child to run each push's SSH entry, so no push waits for Python to import that code.
 
-A deploy needs the Docker SDK, Jinja and paas's deploy modules: about 0.2 s of imports. Without
-this server the SSH entry imports them while git-receive-pack takes the pack in (handoff.py),
-and on a 2-core host they still end about 70 ms after the hook asks. With it:
+A push's SSH entry, its deploy, the Docker SDK and Jinja are about 0.25 s of imports. Without
+this server the entry imports its own part before it starts git-receive-pack, then the rest
+while git receives the pack (handoff.py), and on a 2-core host those end about 75 ms after the
+hook asks. With it:
 
-    ssh_entry --connect run/deploy.sock--> deploy server --fork--> child (code loaded already)
-    ssh_entry: sends who pushes, waits for the child's "ready", then gives the connection to
-               git-receive-pack in place of handoff's socketpair (PAAS_HANDOFF_FD)
-    hook:      hands its deploy over on it, exactly as to the SSH entry
-    child:     runs the deploy on the hook's stdio, answers the hook, then the entry
+    sshd ─▶ python -m paas.ssh_entry KEY   (imports nothing of paas's yet)
+             └─ connects to run/deploy.sock ─▶ deploy server ─fork─▶ child: "ready"
+             └─ sends its argv, cwd, environment, stdin/stdout/stderr (SCM_RIGHTS), waits
+    child:  runs ssh_entry.main on them, exactly as the entry would (key, access, receive-pack,
+            the hook's hand-over to it, the deploy), then answers with the exit code
 
-Like a Gradle or Bazel server it is started by a client that found none: that push deploys the
-old way, and the entry starts a server for the pushes that follow. It holds about 35 MB, so it
+Like a Gradle or Bazel server it is started by a client that found none: that push runs in its
+own entry, which then starts a server for the pushes that follow. It holds about 35 MB, so it
 does not stay for good: it ends `git:set --global deploy-server-idle SECONDS` after the last push
-(default 1800; 0: no server, every push loads the code itself), when the code it loaded changes
-on disk (a paas upgrade: the next push starts a fresh one), when its socket is removed or
-replaced (PAAS_ROOT deleted), or on SIGTERM (`server:down`). Only its own user can connect: its
-folder is private (0700) and each peer's uid is checked.
+(default 1800; 0: no server), when the code it loaded changes on disk (a paas upgrade: it answers
+"stale", and that push starts a fresh one), when its socket is removed or replaced (PAAS_ROOT
+deleted), or on SIGTERM (`server:down`). Only its own user can connect: the socket is 0600 in a
+0700 folder, and each peer's uid is checked.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
-import signal
 import socket
-import struct
 import sys
-import time
-from pathlib import Path
-
-from paas import paths
 
 READY = b"ready"
 STALE = b"stale"
-ANSWER_WAIT = 3.0  # seconds a client waits for a child's "ready"
+ANSWER_WAIT = 3.0  # seconds each side waits for the other's next message before a push
 IDLE_LOOK = 30.0  # at most this many seconds between looks at the idle time and the socket
 LOCK_WAIT = 10.0  # a new server waits this long for an old one to let go
-PACKAGE = Path(__file__).resolve().parent
+_MAX_REQUEST = 1 << 20  # an SSH session's argv and environment: far below this
+
+_in_server = False  # True in a server's child: the entry it runs needs no server of its own
 
 
-def socket_path() -> Path:
-    return paths.run() / "deploy.sock"
+def socket_path() -> str:
+    """ROOT/run/deploy.sock, without importing paths (and pathlib) on a push's way in."""
+    root = os.path.abspath(os.environ.get("PAAS_ROOT") or "/var/lib/paas")
+    return os.path.join(root, "run", "deploy.sock")
 
 
-def _pid_path() -> Path:
-    return paths.run() / "deploy-server.pid"
+def in_server() -> bool:
+    return _in_server
 
 
 # The SSH entry's side ---------------------------------------------------------------------------
 
 
-def connect(actor, idle: float) -> socket.socket | None:
-    """A connection to a ready child of the deploy server, for one push by `actor`; None when
-    no server answers (the push deploys through the entry; `start()` one for the next). The
-    server stays `idle` seconds after this push (the setting as it is now)."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    try:
-        sock.settimeout(ANSWER_WAIT)
-        sock.connect(str(socket_path()))
-        sock.send(_encode_request(actor, idle))
-        answer = sock.recv(16)
-    except OSError:  # none listening, or it did not answer in time
-        answer = b""
-    if answer != READY:
-        sock.close()
-        return None
-    sock.settimeout(None)
-    return sock
+def run_entry(argv: list[str]) -> int | None:
+    """Have a child of the deploy server run this SSH entry (ssh_entry.main(argv)) on our stdio,
+    cwd and environment; its exit code. None when no server took it: nothing ran, run it here."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as sock:
+        try:
+            sock.settimeout(ANSWER_WAIT)
+            sock.connect(socket_path())
+            if sock.recv(16) != READY:  # stale, refused, or gone
+                return None
+            socket.send_fds(sock, [_encode_request(argv, os.getcwd(), dict(os.environb))], [0, 1, 2])
+        except OSError:  # none listening or answering, or the request was not taken: nothing ran
+            return None
+        # From here the child runs the entry: it must never run here as well.
+        sock.settimeout(None)
+        try:
+            answer = sock.recv(16)
+        except OSError:
+            answer = b""
+    if not answer.strip().lstrip(b"-").isdigit():
+        print(" !     paas: the deploy server stopped before it said how this ended; see: paas releases APP",
+              file=sys.stderr)
+        return 1
+    return int(answer)
 
 
-def start(idle: float) -> None:
-    """Start a deploy server that stays `idle` seconds, in the background; return at once. One
-    that finds another holding the server lock waits for it to end, or leaves."""
+def _encode_request(argv: list[str], cwd: str, env: dict[bytes, bytes]) -> bytes:
+    """argv's length, argv, then the hook hand-over's cwd and environment; NUL-separated."""
+    from paas import handoff
+
+    return b"\0".join([str(len(argv)).encode(), *(os.fsencode(a) for a in argv), handoff.encode_request(cwd, env)])
+
+
+def _decode_request(message: bytes) -> tuple[list[str], str, dict[str, str]]:
+    from paas import handoff
+
+    count, _, rest = message.partition(b"\0")
+    parts = rest.split(b"\0", int(count))
+    if len(parts) != int(count) + 1:
+        raise ValueError("a malformed request")
+    cwd, env = handoff.decode_request(parts[-1])
+    return [os.fsdecode(a) for a in parts[:-1]], cwd, env
+
+
+def start(idle: int) -> None:
+    """Start a deploy server that stays `idle` seconds after the last push, in the background;
+    return at once. One that finds another holding the server lock waits for it to end, or leaves."""
     import subprocess
+
+    from paas import paths
 
     env = {key: value for key, value in os.environ.items() if not key.startswith("SSH_") and key != "PAAS_HANDOFF_FD"}
     with open(paths.sub("logs") / "deploy-server.log", "ab") as log:
-        subprocess.Popen([sys.executable, "-m", "paas.deploy_server", f"{idle:g}"], stdin=subprocess.DEVNULL,
+        subprocess.Popen([sys.executable, "-m", "paas.deploy_server", str(idle)], stdin=subprocess.DEVNULL,
                          stdout=log, stderr=log, env=env, cwd="/", start_new_session=True)
 
 
-def _encode_request(actor, idle: float) -> bytes:
-    return b"\0".join([actor.name.encode(), actor.role.encode(), b"1" if actor.via_ssh else b"0",
-                       f"{idle:g}".encode()])
-
-
-def _decode_request(message: bytes):
-    """(who pushes, seconds the server stays after this push)."""
-    from paas import identity
-
-    name, role, via_ssh, idle = message.split(b"\0")
-    return identity.Actor(name=name.decode(), role=role.decode(), via_ssh=via_ssh == b"1"), float(idle)
-
-
 # server:status / server:down --------------------------------------------------------------------
+
+
+def _pid_path():
+    from paas import paths
+
+    return paths.run() / "deploy-server.pid"
 
 
 def running_pid() -> int | None:
@@ -111,49 +127,58 @@ def running_pid() -> int | None:
 
 
 def stop() -> bool:
-    """SIGTERM to the deploy server; deploys its children are running finish. Whether one ran."""
+    """SIGTERM to the deploy server; pushes its children are running finish. Whether one ran."""
+    import signal
+
     pid = running_pid()
     if pid is None:
         return False
-    with contextlib.suppress(ProcessLookupError):
+    try:
         os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
     return True
 
 
 # The server ------------------------------------------------------------------------------------
 
 
-def code_fingerprint(package: Path = PACKAGE) -> int:
+def code_fingerprint(package: str | None = None) -> int:
     """Changes when the code on disk does: each module's size and mtime, and the mtime of the
     folder pip installs into (an upgrade of a dependency adds and removes folders there)."""
     import sysconfig
 
-    seen = []
+    package = package or os.path.dirname(os.path.abspath(__file__))
+    seen: list[tuple] = []
     for folder, subfolders, files in os.walk(package):
         subfolders[:] = sorted(d for d in subfolders if d != "__pycache__")
         for name in sorted(files):
             if name.endswith(".py"):
                 info = os.stat(os.path.join(folder, name))
                 seen.append((folder, name, info.st_size, info.st_mtime_ns))
-    with contextlib.suppress(OSError):
+    try:
         seen.append(("site-packages", os.stat(sysconfig.get_paths()["purelib"]).st_mtime_ns))
+    except OSError:
+        pass
     return hash(tuple(seen))
 
 
-def serve(idle: float) -> int:
-    """Run the deploy server of PAAS_ROOT until it has been `idle` seconds without a push, its
-    code changes, its socket goes, or SIGTERM."""
+def serve(idle: int) -> int:
+    """Run the deploy server of PAAS_ROOT until it has been `idle` seconds without a push (the
+    setting, looked at again every IDLE_LOOK at most), its code changes, its socket goes, or SIGTERM."""
+    import signal
+    import time
+
     lock = _take_server_lock()
     if lock is None:
         return 0  # another server runs and stays: nothing to do
-    from paas import handoff
-
-    handoff.load_deploy_code()
+    _load_code()
     loaded = code_fingerprint()
     path = socket_path()
-    path.unlink(missing_ok=True)  # a dead server's: the lock says none runs
+    if os.path.lexists(path):
+        os.unlink(path)  # a dead server's: the lock says none runs
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    listener.bind(str(path))
+    listener.bind(path)
     os.chmod(path, 0o600)
     listener.listen(64)
     ours = os.stat(path).st_ino
@@ -163,51 +188,62 @@ def serve(idle: float) -> int:
     last_push = time.monotonic()
     try:
         while True:
-            left = last_push + idle - time.monotonic()
-            if left <= 0 or not _still_ours(path, ours):
+            if last_push + idle <= time.monotonic() or not _still_ours(path, ours):
                 return 0
-            listener.settimeout(min(IDLE_LOOK, left))
+            listener.settimeout(min(IDLE_LOOK, last_push + idle - time.monotonic()))
             try:
                 conn, _ = listener.accept()
             except TimeoutError:
+                idle = _idle_setting(idle)  # lowered, raised or turned off since
                 continue
             with conn:
-                request = _read_request(conn)
-                if request is None:
+                if _peer_uid(conn) != os.getuid():
                     continue
                 if code_fingerprint() != loaded:  # paas changed under us: a fresh server loads it
-                    with contextlib.suppress(OSError):
-                        conn.send(STALE)
+                    _send_quietly(conn, STALE)
                     return 0
-                actor, idle = request  # the setting as the entry read it: a change counts at once
                 last_push = time.monotonic()
                 try:
                     forked = os.fork()
-                except OSError:  # no memory or pids left: this push deploys through its entry
+                except OSError:  # no memory or pids left: this push runs in its own entry
                     continue
                 if forked == 0:
-                    _child(conn, actor, listener, lock)  # never returns
+                    _child(conn, listener, lock)  # never returns
     finally:
         listener.close()
         if _still_ours(path, ours):
-            path.unlink(missing_ok=True)
+            os.unlink(path)
             _pid_path().unlink(missing_ok=True)
 
 
-def _read_request(conn: socket.socket):
-    """(actor, idle) from a client of our own user, or None (a stranger, silence, garbage)."""
-    if _peer_uid(conn) != os.getuid():
-        return None
+def _load_code() -> None:
+    """Everything a push runs: the SSH entry and its checks, then the deploy (handoff)."""
+    from paas import access, apps, events, gitrepo, handoff, identity, keys, locks, names, settings, ssh_entry  # noqa: F401
+
+    handoff.load_deploy_code()
+
+
+def _idle_setting(current: int) -> int:
+    """git:set --global deploy-server-idle as stored now; `current` if it cannot be read. The
+    connection is closed again: none may be open when the server forks."""
+    from paas import settings, store
+
     try:
-        conn.settimeout(ANSWER_WAIT)  # the entry sends it with its connect: it is there
-        return _decode_request(conn.recv(4096))
-    except (OSError, ValueError):
-        return None
+        return int(settings.get("git", None, "deploy-server-idle"))
+    except Exception:  # noqa: BLE001 (a locked or damaged database must not end the server)
+        return current
+    finally:
+        store.reset_connections()
 
 
 def _take_server_lock():
     """The open lock file, held (exclusive) for the server's life; None if another holds it
     past LOCK_WAIT."""
+    import fcntl
+    import time
+
+    from paas import paths
+
     handle = open(paths.run() / "deploy-server.lock", "a")
     deadline = time.monotonic() + LOCK_WAIT
     while True:
@@ -221,7 +257,7 @@ def _take_server_lock():
             time.sleep(0.05)
 
 
-def _still_ours(path: Path, inode: int) -> bool:
+def _still_ours(path: str, inode: int) -> bool:
     try:
         return os.stat(path).st_ino == inode
     except OSError:
@@ -229,39 +265,58 @@ def _still_ours(path: Path, inode: int) -> bool:
 
 
 def _peer_uid(conn: socket.socket) -> int:
+    import struct
+
     _, uid, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
     return uid
 
 
-def _child(conn: socket.socket, actor, listener: socket.socket, lock) -> None:
-    """One push: say ready, run the hook's deploy when it asks, answer the hook and the entry."""
+def _send_quietly(conn: socket.socket, message: bytes) -> None:
+    try:
+        conn.send(message)
+    except OSError:
+        pass
+
+
+def _child(conn: socket.socket, listener: socket.socket, lock) -> None:
+    """One push: say ready, take the entry's request, run ssh_entry.main on it, answer."""
+    global _in_server
     code = 0
     try:
-        listener.close()
-        lock.close()  # the server's lock ends with the server, not with its last deploy
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the deploy waits for its own children
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        from paas import console, handoff, identity
+        import signal
 
-        identity.set_current(actor)
-        conn.settimeout(None)
+        listener.close()
+        lock.close()  # the server's lock ends with the server, not with its last push
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the push waits for its own children
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        _in_server = True
+        conn.settimeout(ANSWER_WAIT)
         conn.send(READY)
-        console.survive_closed_output()  # a pusher's Ctrl-C must not cut a deploy mid-switch
-        answered = handoff.serve_hook(conn)
-        if answered is not None:  # the hook took one answer; this one is the entry's
-            with contextlib.suppress(OSError):
-                conn.send(str(answered).encode())
+        message, fds, flags, _ = socket.recv_fds(conn, _MAX_REQUEST, 3)
+        conn.settimeout(None)
+        try:
+            if not message or len(fds) != 3 or flags & socket.MSG_TRUNC:
+                return  # the entry went away, or sent something else
+            argv, cwd, env = _decode_request(message)
+            from paas import handoff, ssh_entry
+
+            answer = handoff.run_as_caller(fds, cwd, env, lambda: ssh_entry.main(argv))
+        finally:
+            for fd in fds:
+                os.close(fd)
+        _send_quietly(conn, str(answer).encode())
     except BaseException:  # noqa: BLE001 (a child must never return into the server's loop)
         import traceback
 
         traceback.print_exc()
         code = 1
     finally:
-        with contextlib.suppress(Exception):
+        try:
             sys.stdout.flush()
             sys.stderr.flush()
-        os._exit(code)
+        finally:
+            os._exit(code)
 
 
 if __name__ == "__main__":
-    sys.exit(serve(float(sys.argv[1])))
+    sys.exit(serve(int(sys.argv[1])))

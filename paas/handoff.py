@@ -1,5 +1,5 @@
 """A push's deploy runs in the SSH entry, which loads the deploy code while git receives the pack
-(or in a child of the deploy server, which has it loaded already: deploy_server.py).
+(with a deploy server, that entry is itself run by a child that has it loaded: deploy_server.py).
 
 The pre-receive hook is a fresh Python that would spend ~0.15 s importing the deploy, the
 Docker SDK and Jinja before its first step. The SSH entry is already running for the whole
@@ -12,8 +12,7 @@ on the other core, and the hook hands its deploy over instead of loading it agai
 
 Only descendants of the SSH entry inherit the socket, so nothing else can reach it. The
 hook deploys by itself when there is no socket (pushes that did not come through the SSH
-entry), or when the hand-over cannot be sent. With a deploy server, the entry passes its
-connection to a server's child in place of the socketpair; the hook cannot tell the two apart.
+entry), or when the hand-over cannot be sent.
 """
 
 from __future__ import annotations
@@ -33,7 +32,6 @@ if TYPE_CHECKING:
 
 ENV = "PAAS_HANDOFF_FD"
 _MAX_REQUEST = 1 << 20  # the environment of a hook: far below this
-_ENTRY_ANSWER_WAIT = 10.0  # the child answers the entry right after the hook: no deploy in between
 
 
 def load_deploy_code() -> None:
@@ -51,15 +49,12 @@ def load_deploy_code() -> None:
         docker_api.sdk()
 
 
-def run_receive_pack(argv: list[str], run_hook: Callable[[], int] | None = None,
-                     server: socket.socket | None = None) -> tuple[int, int | None]:
+def run_receive_pack(argv: list[str], run_hook: Callable[[], int] | None = None) -> tuple[int, int | None]:
     """Run git-receive-pack (argv) and serve its pre-receive hook's hand-over. Returns its exit
     code (0 also when the hook declined the push: git tells the pusher) and the hook's, if it
-    ran here or in the deploy server's child `server` is connected to."""
+    ran here."""
     import subprocess
 
-    if server is not None:
-        return _run_with_server(argv, server)
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     with ours:
         try:
@@ -75,29 +70,6 @@ def run_receive_pack(argv: list[str], run_hook: Callable[[], int] | None = None,
         finally:  # whatever happened here, receive-pack finishes under the push lock
             code = process.wait()
     return code, hook_code
-
-
-def _run_with_server(argv: list[str], server: socket.socket) -> tuple[int, int | None]:
-    """receive-pack's hook hands over to the deploy server's child at the other end of `server`."""
-    import contextlib
-    import subprocess
-
-    with server:
-        process = subprocess.Popen(argv, pass_fds=(server.fileno(),), env={**os.environ, ENV: str(server.fileno())})
-        code = process.wait()
-        hook_code = None
-        with contextlib.suppress(OSError, ValueError):
-            server.shutdown(socket.SHUT_WR)  # no hand-over comes now: a child still waiting ends
-            server.settimeout(_ENTRY_ANSWER_WAIT)
-            answer = server.recv(16)  # the child's second answer (the hook took the first)
-            hook_code = int(answer) if answer else None
-    return code, hook_code
-
-
-def serve_hook(sock: socket.socket) -> int | None:
-    """Run the hook's deploy when it asks on `sock`; the code it was answered with (None: it
-    never asked). For the deploy server's child."""
-    return _serve(sock, _pre_receive)
 
 
 def _pre_receive() -> int:
@@ -141,8 +113,8 @@ def _serve(sock: socket.socket, run_hook: Callable[[], int]) -> int | None:
     try:
         if flags & socket.MSG_TRUNC:  # cut short: a part of the environment would be missing
             raise ValueError(f"the hook's environment is larger than {_MAX_REQUEST // 2**20} MiB")
-        cwd, env = _decode_request(message)
-        code = _run_on(fds, cwd, env, run_hook)
+        cwd, env = decode_request(message)
+        code = run_as_caller(fds, cwd, env, run_hook)
     except Exception as exc:  # a request we cannot act on (its repo gone, say): the push fails
         with contextlib.suppress(OSError):
             os.write(fds[2], f" !     paas could not run the deploy: {exc}\n".encode())
@@ -154,8 +126,9 @@ def _serve(sock: socket.socket, run_hook: Callable[[], int]) -> int | None:
     return code
 
 
-def _run_on(fds: list[int], cwd: str, env: dict[str, str], run_hook: Callable[[], int]) -> int:
-    """Run the hook's work here, as if this process were the hook: its stdio, cwd and env."""
+def run_as_caller(fds: list[int], cwd: str, env: dict[str, str], run_hook: Callable[[], int]) -> int:
+    """Run `run_hook` here as if this process were the caller that sent these: its stdio, cwd and
+    env (the hook's, or with the deploy server an SSH entry's); everything is put back after."""
     import contextlib
 
     for stream in (sys.stdout, sys.stderr):
@@ -193,7 +166,7 @@ def hand_over() -> int | None:
     if sock is None:
         return None
     with sock:
-        request = _encode_request(os.getcwd(), dict(os.environb))
+        request = encode_request(os.getcwd(), dict(os.environb))
         try:
             socket.send_fds(sock, [request], [0, 1, 2])
         except OSError:
@@ -209,14 +182,14 @@ def hand_over() -> int | None:
     return int(answer)
 
 
-def _encode_request(cwd: str, env: dict[bytes, bytes]) -> bytes:
+def encode_request(cwd: str, env: dict[bytes, bytes]) -> bytes:
     """The hook's cwd and environment: NUL-separated, as the kernel keeps them (neither holds a
     NUL; a variable's name holds no '=')."""
     # An entry without a name ("=x", which only a raw execve can make) could not be set again.
     return b"\0".join([os.fsencode(cwd), *(key + b"=" + value for key, value in env.items() if key)])
 
 
-def _decode_request(message: bytes) -> tuple[str, dict[str, str]]:
+def decode_request(message: bytes) -> tuple[str, dict[str, str]]:
     cwd, *variables = message.split(b"\0")
     env = {}
     for variable in variables:

@@ -7,15 +7,10 @@ message, a non-zero exit and an audit entry; nothing of it is executed.
 
 from __future__ import annotations
 
-import contextlib
+# A push's entry only hands itself to the deploy server (deploy_server.run_entry): what it
+# imports before that is on every push's path, so the rest is imported where it is used.
 import os
-import re
-import select
-import shlex
-import signal
-import subprocess
 import sys
-import threading
 
 MAX_COMMAND = 64 * 1024
 GIT_COMMANDS = {"git-receive-pack", "git-upload-pack"}
@@ -34,6 +29,8 @@ def _refuse(actor: str, original: str, reason: str, code: int = EXIT_REFUSED, ap
 
 def _audit_words(original: str) -> list[str]:
     """What the audit keeps of a command: redacted words, or only its verb if unparsable."""
+    import shlex
+
     try:
         words = shlex.split(original) if len(original) <= MAX_COMMAND else []
     except ValueError:
@@ -48,6 +45,10 @@ def _stop_with_client() -> None:
     """Without a pty, sshd does not signal a forced command when its client leaves; it only
     closes the other end of our stdout. Watch for that, then end this session's process
     group (the `docker run` of `paas run` included)."""
+    import select
+    import signal
+    import threading
+
     if not os.environ.get("SSH_CONNECTION") or os.getpgrp() != os.getsid(0):
         return  # not a session sshd started for us
     try:
@@ -81,6 +82,8 @@ def repo_app(path_word: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import shlex
+
     argv = sys.argv[1:] if argv is None else argv
     from paas import identity, keys, names
     from paas.errors import PaasError
@@ -118,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def git_command(key: str, original: str, words: list[str]) -> int:
+    import contextlib
+    import subprocess
+
     from paas import access, apps, events, gitrepo, identity, settings
     from paas.errors import Conflict, PaasError
 
@@ -152,7 +158,7 @@ def git_command(key: str, original: str, words: list[str]) -> int:
     serial = locks.hold(f"{app}.push", f"pushes to {app}") if words[0] == "git-receive-pack" else contextlib.nullcontext()
     with serial:
         if words[0] == "git-receive-pack":
-            code, hook_code = _receive_pack(actor, paths.repo(app))
+            code, hook_code = _receive_pack(paths.repo(app))
         else:
             code, hook_code = subprocess.call([words[0], str(paths.repo(app))]), None
     if code == 0 and hook_code:  # receive-pack succeeds when its hook declines the push
@@ -163,23 +169,23 @@ def git_command(key: str, original: str, words: list[str]) -> int:
     return code
 
 
-def _receive_pack(actor, repo) -> tuple[int, int | None]:
-    """git-receive-pack, its hook's deploy run by the deploy server when one answers. When none
-    does, this entry runs it, then starts a server for the pushes that follow."""
+def _receive_pack(repo) -> tuple[int, int | None]:
+    """git-receive-pack, its hook's deploy handed back to this process. An entry the deploy
+    server did not run starts one for the pushes that follow, unless it is turned off."""
     from paas import deploy_server, handoff, settings
 
+    code, hook_code = handoff.run_receive_pack(["git-receive-pack", str(repo)])
     idle = int(settings.get("git", None, "deploy-server-idle"))
-    server = deploy_server.connect(actor, idle) if idle else None
-    code, hook_code = handoff.run_receive_pack(["git-receive-pack", str(repo)], server=server)
-    if server is None:
-        if idle:
-            deploy_server.start(idle)
-        else:  # turned off: a server left from before goes now, not at its idle time
-            deploy_server.stop()
+    if not idle:  # turned off: a server left from before goes now, not at its idle time
+        deploy_server.stop()
+    elif not deploy_server.in_server():
+        deploy_server.start(idle)
     return code, hook_code
 
 
 def paas_command(key: str, original: str, words: list[str]) -> int:
+    import re
+
     from paas import access, events, identity
     from paas.cli.introspect import command as find_command, group_for, requires_app, takes_app
     from paas.errors import PaasError
@@ -227,5 +233,17 @@ def _report_unexpected(exc: Exception) -> int:
     return 1
 
 
+def _run(argv: list[str]) -> int:
+    """sshd's forced command: a push is run by the deploy server when one answers (its child has
+    everything below loaded), anything else and a push no server took by this process."""
+    if os.environ.get("SSH_ORIGINAL_COMMAND", "").startswith("git-receive-pack "):
+        from paas import deploy_server
+
+        code = deploy_server.run_entry(argv)
+        if code is not None:
+            return code
+    return main(argv)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_run(sys.argv[1:]))

@@ -1,11 +1,12 @@
-"""deploy_server.py with real processes: a server under a temporary PAAS_ROOT, the SSH entry's
-side in this process, and a stand-in receive-pack (`sh`) whose stand-in hook hands over as the
-real one does. The pushes here deploy nothing (another branch, a refused deletion), so no
-Docker is needed; real deploys through the server are in tests/integration/test_deploy_server.py."""
+"""deploy_server.py with real processes: a server under a temporary PAAS_ROOT, and SSH entries
+handed to it the way sshd's forced command hands a push (`deploy_server.run_entry` in a
+process of its own, on its own stdio). The commands here need no Docker; real pushes through
+the server are in tests/integration/test_deploy_server.py and test_install.py."""
 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import shutil
 import subprocess
@@ -15,12 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from paas import apps, deploy_server, handoff, identity, paths
+from paas import apps, deploy_server, events, keys, paths, settings
+from tests.unit.conftest import REPO
 
-HOOK = "import sys; from paas import handoff; code = handoff.hand_over(); sys.exit(99 if code is None else code)"
 PACKAGE = Path(deploy_server.__file__).resolve().parent
-PUSHER = identity.Actor(name="alice", role="user", via_ssh=True)
 IDLE = 1800
+NOT_TAKEN = 99  # the stand-in entry's exit when no server took it
+ENTRY = ("import sys; from paas import deploy_server; code = deploy_server.run_entry(sys.argv[1:]); "
+         f"sys.exit({NOT_TAKEN} if code is None else code)")
 
 
 def _wait_for(predicate, timeout=30.0):
@@ -32,91 +35,99 @@ def _wait_for(predicate, timeout=30.0):
     return False
 
 
+@pytest.fixture(scope="module")
+def alice_key(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("keys") / "alice"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "alice", "-f", str(path)], check=True)
+    return Path(f"{path}.pub").read_text()
+
+
+@pytest.fixture
+def alice(paas_root, alice_key):
+    keys.add("alice", alice_key, role="user")
+    apps.create("web", owner="alice")
+    return "alice"
+
+
 @pytest.fixture
 def running_server(paas_root):
     """A real deploy server of this test's PAAS_ROOT, with the repo's code (as the CLI has)."""
-    process = _start_server(os.environ)
+    process = _start_server()
     yield process
     process.terminate()
     process.wait(timeout=30)
 
 
-def _start_server(env, pythonpath: Path | None = None, idle: float = IDLE) -> subprocess.Popen:
-    env = {**env, **({"PYTHONPATH": str(pythonpath)} if pythonpath else {})}
-    paths.run()  # created by its first client, as the SSH entry's connect() does
+def _start_server(pythonpath: Path | None = None, idle: int = IDLE) -> subprocess.Popen:
+    env = {**os.environ, **({"PYTHONPATH": str(pythonpath)} if pythonpath else {})}
+    paths.run()  # made by the SSH entry that starts a server, as paths.sub does
     process = subprocess.Popen([sys.executable, "-m", "paas.deploy_server", str(idle)], env=env, cwd="/")
-    assert _wait_for(lambda: deploy_server.socket_path().exists() or process.poll() is not None)
+    assert _wait_for(lambda: deploy_server.running_pid() == process.pid or process.poll() is not None)
     assert process.poll() is None, "the deploy server ended at start"
     return process
 
 
-def _receive_pack(tmp_path: Path, update: str) -> list[str]:
-    """`sh` as receive-pack: runs the stand-in hook in the repo of app `web` with `update` on stdin."""
-    if apps.find("web") is None:
-        apps.create("web", owner=PUSHER.name)
-    repo = paths.repo("web")
-    repo.mkdir(parents=True, exist_ok=True)
-    (tmp_path / "in").write_text(update + "\n")
-    script = (f"cd {repo} && {sys.executable} -c '{HOOK}' <{tmp_path}/in >{tmp_path}/out 2>{tmp_path}/err; "
-              f"echo $? >{tmp_path}/code")
-    return ["sh", "-c", script]
+def _entry(key: str, command: str, stdin: str = "") -> subprocess.CompletedProcess:
+    """An SSH entry for `key` running `command`, handed to the deploy server."""
+    env = {**os.environ, "SSH_ORIGINAL_COMMAND": command}
+    return subprocess.run([sys.executable, "-c", ENTRY, key], env=env, input=stdin, capture_output=True, text=True,
+                          cwd=str(REPO), timeout=60)
 
 
-def test_without_a_server_the_entry_gets_no_connection(paas_root):
-    assert deploy_server.connect(PUSHER, IDLE) is None
+def test_without_a_server_nothing_is_handed_over(paas_root, alice):
+    assert _entry("alice", "apps:list").returncode == NOT_TAKEN
     assert deploy_server.running_pid() is None
 
 
-def test_a_push_handed_to_a_servers_child_runs_there_and_both_sides_get_its_code(running_server, tmp_path):
-    server = deploy_server.connect(PUSHER, IDLE)
-    assert server is not None
-    codes = handoff.run_receive_pack(_receive_pack(tmp_path, f"{'0' * 40} {'1' * 40} refs/heads/feature"),
-                                     server=server)
-    assert codes == (0, 0)  # sh's own, and the hook's as the child told the entry
-    assert (tmp_path / "code").read_text().strip() == "0"  # the hook's, as the child told it
-    assert "Stored; not the deploy branch, nothing deployed" in (tmp_path / "out").read_text()
-    assert deploy_server.running_pid() == running_server.pid
+def test_the_servers_child_runs_the_entry_on_its_callers_stdio_as_its_key(running_server, alice):
+    listed = _entry("alice", "apps:list --format json")
+    assert listed.returncode == 0, listed.stderr
+    assert [a["name"] for a in json.loads(listed.stdout)] == ["web"]
+    assert [(e["actor"], e["command"]) for e in events.recent(None, 5)] == [("alice", "apps:list --format json")]
+    # stdin reaches it too, and its exit code comes back.
+    added = _entry("alice", "config:set web GREETING=@- --no-restart", stdin="hi from stdin")
+    assert added.returncode == 0, added.stderr
+    assert _entry("alice", "config:get web GREETING").stdout == "hi from stdin\n"
+    missing = _entry("alice", "config:get web NOPE")
+    assert missing.returncode == 3 and "NOPE is not set for app 'web'" in missing.stderr
+    assert deploy_server.running_pid() == running_server.pid  # one server for every entry
 
 
-def test_a_declined_push_is_declined_on_both_sides(running_server, tmp_path):
-    server = deploy_server.connect(PUSHER, IDLE)
-    assert server is not None
-    codes = handoff.run_receive_pack(_receive_pack(tmp_path, f"{'1' * 40} {'0' * 40} refs/heads/main"),
-                                     server=server)
-    assert codes == (0, 1)
-    assert (tmp_path / "code").read_text().strip() == "1"
-    assert "refs/heads/main is the deploy branch of web: it is not deleted" in (tmp_path / "err").read_text()
+def test_the_child_refuses_what_the_entry_refuses(running_server, alice):
+    stranger = _entry("mallory", "apps:list")
+    assert stranger.returncode == 13 and "this key is no longer authorised" in stranger.stderr
+    shell = _entry("alice", "bash -c id")
+    assert shell.returncode == 13 and "'bash' is not a paas command" in shell.stderr
 
 
-def test_a_push_that_runs_no_hook_leaves_the_child_and_the_entry_to_go_on(running_server):
-    server = deploy_server.connect(PUSHER, IDLE)
-    assert server is not None
-    assert handoff.run_receive_pack(["sh", "-c", "exit 3"], server=server) == (3, None)
-    # One child per push: the server still answers the next one.
-    assert deploy_server.connect(PUSHER, IDLE) is not None
+def test_each_entry_gets_a_child_of_its_own(running_server, alice):
+    env = {**os.environ, "SSH_ORIGINAL_COMMAND": "apps:list"}
+    entries = [subprocess.Popen([sys.executable, "-c", ENTRY, "alice"], env=env, stdout=subprocess.PIPE, text=True)
+               for _ in range(4)]
+    assert [e.wait(timeout=60) for e in entries] == [0, 0, 0, 0]
+    assert all("web" in e.stdout.read() for e in entries)
 
 
-def test_each_push_gets_a_child_of_its_own(running_server, tmp_path):
-    first, second = deploy_server.connect(PUSHER, IDLE), deploy_server.connect(PUSHER, IDLE)
-    assert first is not None and second is not None
-    (tmp_path / "a").mkdir()
-    (tmp_path / "b").mkdir()
-    update = f"{'0' * 40} {'1' * 40} refs/heads/feature"
-    assert handoff.run_receive_pack(_receive_pack(tmp_path / "b", update), server=second) == (0, 0)
-    assert handoff.run_receive_pack(_receive_pack(tmp_path / "a", update), server=first) == (0, 0)
+def test_a_client_that_leaves_before_its_request_leaves_the_server_serving(running_server, alice):
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as early:
+        early.connect(deploy_server.socket_path())
+        assert early.recv(16) == deploy_server.READY
+    assert _entry("alice", "apps:list").returncode == 0
 
 
-def test_a_server_whose_code_changed_says_so_and_ends(paas_root, tmp_path):
+def test_a_server_whose_code_changed_says_so_and_ends(paas_root, alice, tmp_path):
     copy = tmp_path / "code"
     shutil.copytree(PACKAGE, copy / "paas", ignore=shutil.ignore_patterns("__pycache__"))
-    process = _start_server(os.environ, pythonpath=copy)
+    process = _start_server(pythonpath=copy)
     try:
-        assert deploy_server.connect(PUSHER, IDLE) is not None
+        assert _entry("alice", "apps:list").returncode == 0
         module = copy / "paas" / "names.py"
         os.utime(module, ns=(module.stat().st_atime_ns, module.stat().st_mtime_ns + 10**9))  # an upgrade
-        assert deploy_server.connect(PUSHER, IDLE) is None  # this push deploys the old way...
+        assert _entry("alice", "apps:list").returncode == NOT_TAKEN  # runs in its own entry...
         assert process.wait(timeout=30) == 0  # ...and the server made way for a fresh one
-        assert not deploy_server.socket_path().exists()
+        assert not os.path.exists(deploy_server.socket_path())
     finally:
         if process.poll() is None:
             process.kill()
@@ -125,19 +136,19 @@ def test_a_server_whose_code_changed_says_so_and_ends(paas_root, tmp_path):
 def test_stop_ends_the_server_and_its_socket(running_server):
     assert deploy_server.stop() is True
     assert running_server.wait(timeout=30) == 0
-    assert not deploy_server.socket_path().exists()
+    assert not os.path.exists(deploy_server.socket_path())
     assert deploy_server.running_pid() is None
     assert deploy_server.stop() is False
 
 
-def test_a_server_killed_with_minus_9_is_replaced_by_the_next_one(running_server):
+def test_a_server_killed_with_minus_9_is_replaced_by_the_next_one(running_server, alice):
     running_server.kill()
     running_server.wait(timeout=30)
-    assert deploy_server.socket_path().exists()  # left behind
-    assert deploy_server.connect(PUSHER, IDLE) is None  # refused: the push deploys the old way
-    replacement = _start_server(os.environ)
+    assert os.path.exists(deploy_server.socket_path())  # left behind
+    assert _entry("alice", "apps:list").returncode == NOT_TAKEN
+    replacement = _start_server()
     try:
-        assert _wait_for(lambda: deploy_server.connect(PUSHER, IDLE) is not None)
+        assert _entry("alice", "apps:list").returncode == 0
     finally:
         replacement.terminate()
         replacement.wait(timeout=30)
@@ -148,33 +159,42 @@ def test_a_second_server_leaves_while_the_first_holds_the_lock(paas_root, monkey
     with open(paths.run() / "deploy-server.lock", "a") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
         assert deploy_server.serve(IDLE) == 0
-    assert not deploy_server.socket_path().exists()
+    assert not os.path.exists(deploy_server.socket_path())
+
+
+def test_a_server_ends_once_idle_for_as_long_as_the_setting_says(paas_root):
+    settings.set_value("git", None, "deploy-server-idle", "1")
+    process = _start_server(idle=1)
+    assert process.wait(timeout=30) == 0
+    assert not os.path.exists(deploy_server.socket_path()) and deploy_server.running_pid() is None
+
+
+def test_a_server_looks_at_the_setting_again_before_it_ends(paas_root):
+    process = _start_server(idle=1)  # started with 1 s; the setting says 1800 (the default)
+    try:
+        time.sleep(2.5)
+        assert process.poll() is None
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 def test_the_fingerprint_follows_modules_not_compiled_files(tmp_path):
     copy = tmp_path / "paas"
     shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    before = deploy_server.code_fingerprint(copy)
+    before = deploy_server.code_fingerprint(str(copy))
     (copy / "__pycache__").mkdir(exist_ok=True)
     (copy / "__pycache__" / "names.cpython-311.pyc").write_bytes(b"compiled")
-    assert deploy_server.code_fingerprint(copy) == before
+    assert deploy_server.code_fingerprint(str(copy)) == before
     (copy / "runtime" / "scheduler.py").write_text((copy / "runtime" / "scheduler.py").read_text() + "\n")
-    assert deploy_server.code_fingerprint(copy) != before
+    assert deploy_server.code_fingerprint(str(copy)) != before
 
 
-def test_who_pushes_and_the_idle_time_cross_unchanged():
-    for actor in (PUSHER, identity.Actor(name="local:root", role="admin", via_ssh=False)):
-        assert deploy_server._decode_request(deploy_server._encode_request(actor, 12)) == (actor, 12)
-
-
-def test_a_server_ends_by_itself_once_idle(paas_root):
-    process = _start_server(os.environ, idle=1)
-    assert process.wait(timeout=30) == 0
-    assert not deploy_server.socket_path().exists() and deploy_server.running_pid() is None
-
-
-def test_each_push_sets_how_long_the_server_stays_after_it(running_server):
-    server = deploy_server.connect(PUSHER, 0.5)  # the setting, lowered since the server started
-    assert server is not None
-    assert handoff.run_receive_pack(["sh", "-c", "exit 0"], server=server) == (0, None)
-    assert running_server.wait(timeout=30) == 0
+def test_the_request_crosses_unchanged():
+    env = {b"SSH_ORIGINAL_COMMAND": b"git-receive-pack 'web'", b"EMPTY": b"", b"X": b"a=b"}
+    message = deploy_server._encode_request(["alice"], "/srv", env)
+    assert deploy_server._decode_request(message) == (
+        ["alice"], "/srv", {"SSH_ORIGINAL_COMMAND": "git-receive-pack 'web'", "EMPTY": "", "X": "a=b"})
+    assert deploy_server._decode_request(deploy_server._encode_request([], "/", {})) == ([], "/", {})
+    with pytest.raises(ValueError):
+        deploy_server._decode_request(b"3\0alice\0/srv")

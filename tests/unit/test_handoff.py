@@ -111,9 +111,9 @@ def test_a_request_that_cannot_be_acted_on_is_answered_with_a_failure_and_a_reas
     # nothing runs, and the SSH entry goes on to wait for receive-pack.
     if cut_short:
         monkeypatch.setattr(handoff, "_MAX_REQUEST", 64)
-        request, reason = handoff._encode_request(str(tmp_path), {b"BIG": b"x" * 200}), "larger than"
+        request, reason = handoff.encode_request(str(tmp_path), {b"BIG": b"x" * 200}), "larger than"
     else:
-        request, reason = handoff._encode_request(str(tmp_path / "gone"), {}), "paas could not run the deploy"
+        request, reason = handoff.encode_request(str(tmp_path / "gone"), {}), "paas could not run the deploy"
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     stdin_r, stdin_w = os.pipe()
     out_r, out_w = os.pipe()
@@ -134,7 +134,7 @@ def test_a_request_that_cannot_be_acted_on_is_answered_with_a_failure_and_a_reas
 
 def test_the_hooks_cwd_and_environment_cross_byte_for_byte():
     env = {b"GIT_DIR": b".", b"EMPTY": b"", b"EQUALS": b"a=b=c", b"LATIN": b"caf\xe9", b"NEWLINE": b"1\n2"}
-    cwd, decoded = handoff._decode_request(handoff._encode_request("/srv/repos/caf\udce9.git", env))
+    cwd, decoded = handoff.decode_request(handoff.encode_request("/srv/repos/caf\udce9.git", env))
     assert cwd == "/srv/repos/caf\udce9.git"
     assert {os.fsencode(k): os.fsencode(v) for k, v in decoded.items()} == env
 
@@ -142,7 +142,7 @@ def test_the_hooks_cwd_and_environment_cross_byte_for_byte():
 @pytest.mark.parametrize("message", [b"/cwd\0NOEQUALS", b"/cwd\0=value"])
 def test_a_malformed_request_is_refused(message):
     with pytest.raises(ValueError):
-        handoff._decode_request(message)
+        handoff.decode_request(message)
 
 
 def test_the_hooks_side_loads_only_what_it_needs():

@@ -431,7 +431,7 @@ def git_calls(monkeypatch) -> list[list[str]]:
         calls.append(list(argv))
         return 0
 
-    monkeypatch.setattr(ssh_entry.subprocess, "call", fake_call)
+    monkeypatch.setattr(subprocess, "call", fake_call)
     monkeypatch.setattr(handoff, "run_receive_pack", lambda argv, server=None: (fake_call(argv), None))  # receive-pack's way in
     return calls
 
@@ -456,20 +456,21 @@ def test_git_access_matrix(verb, role, path, keyring, door, git_calls, deploy_se
         assert deploy_server_starts == ([1800] if verb == "git-receive-pack" else [])
 
 
-def test_a_push_with_the_deploy_server_turned_off_neither_asks_nor_starts_one(keyring, door, git_calls,
-                                                                              deploy_server_starts, monkeypatch):
+def test_a_push_starts_a_deploy_server_for_the_next_unless_it_is_turned_off(keyring, door, git_calls,
+                                                                            deploy_server_starts, monkeypatch):
     from paas import deploy_server, settings
 
-    asked, stopped = [], []
-    monkeypatch.setattr(deploy_server, "connect", lambda actor, idle: asked.append(idle))
+    stopped = []
     monkeypatch.setattr(deploy_server, "stop", lambda: stopped.append(True))
-    settings.set_value("git", None, "deploy-server-idle", "0")
-    code, out, err = door("alice", "git-receive-pack 'web'")
-    assert code == 0, err
-    assert (asked, deploy_server_starts, stopped) == ([], [], [True])  # one left from before goes
     settings.set_value("git", None, "deploy-server-idle", "60")
     door("alice", "git-receive-pack 'web'")
-    assert (asked, deploy_server_starts) == ([60], [60])  # none answered (the stand-in): one starts
+    assert (deploy_server_starts, stopped) == ([60], [])
+    monkeypatch.setattr(deploy_server, "_in_server", True)  # run by a server's child: it has one
+    door("alice", "git-receive-pack 'web'")
+    assert (deploy_server_starts, stopped) == ([60], [])
+    settings.set_value("git", None, "deploy-server-idle", "0")
+    door("alice", "git-receive-pack 'web'")
+    assert (deploy_server_starts, stopped) == ([60], [True])  # turned off: the running one goes now
 
 
 def test_a_push_whose_deploy_fails_is_audited_as_declined(keyring, door, monkeypatch):
