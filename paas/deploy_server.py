@@ -6,19 +6,24 @@ this server the entry imports its own part before it starts git-receive-pack, th
 while git receives the pack (handoff.py), and on a 2-core host those end about 75 ms after the
 hook asks. With it:
 
-    sshd ─▶ python -m paas.ssh_entry KEY   (imports nothing of paas's yet)
-             └─ connects to run/deploy.sock ─▶ deploy server ─fork─▶ child: "ready"
+    sshd ─▶ python -m paas.ssh_entry KEY   (imports nothing of paas's deploy or checks)
+             └─ connects to run/deploy.sock, says which paas it runs ─▶ deploy server: "stale"
+                (another paas, or its code changed on disk) or fork ─▶ child: "ready"
              └─ sends its argv, cwd, environment, stdin/stdout/stderr (SCM_RIGHTS), waits
     child:  runs ssh_entry.main on them, exactly as the entry would (key, access, receive-pack,
             the hook's hand-over to it, the deploy), then answers with the exit code
 
+The entry gives up (and runs the push itself) only before it sent its request, and the child
+waits for the request without a deadline that could pass while it is on its way, so a push
+runs exactly once.
+
 Like a Gradle or Bazel server it is started by a client that found none: that push runs in its
 own entry, which then starts a server for the pushes that follow. It holds about 35 MB, so it
 does not stay for good: it ends `git:set --global deploy-server-idle SECONDS` after the last push
-(default 1800; 0: no server), when the code it loaded changes on disk (a paas upgrade: it answers
-"stale", and that push starts a fresh one), when its socket is removed or replaced (PAAS_ROOT
-deleted), or on SIGTERM (`server:down`). Only its own user can connect: the socket is 0600 in a
-0700 folder, and each peer's uid is checked.
+(default 1800; 0: no server), when the code it loaded changes on disk or an entry runs another
+paas (an upgrade: it answers "stale", and that push starts a fresh one), when its socket is
+removed or replaced (PAAS_ROOT deleted), or on SIGTERM (`server:down`). Only its own user can
+connect: the socket is 0600 in a 0700 folder, and each peer's uid is checked.
 """
 
 from __future__ import annotations
@@ -29,10 +34,15 @@ import sys
 
 READY = b"ready"
 STALE = b"stale"
-ANSWER_WAIT = 3.0  # seconds each side waits for the other's next message before a push
+PROTOCOL = b"paas-entry-1"
+ANSWER_WAIT = 3.0  # seconds an entry waits for "ready" (then it runs the push itself)
+REQUEST_WAIT = 3600.0  # a child waits this long for the request that follows "ready"
 IDLE_LOOK = 30.0  # at most this many seconds between looks at the idle time and the socket
 LOCK_WAIT = 10.0  # a new server waits this long for an old one to let go
+LOG_LIMIT = 1 << 20  # the server's log is started afresh beyond this
 _MAX_REQUEST = 1 << 20  # an SSH session's argv and environment: far below this
+_KEPT_ENV = ("PATH", "HOME", "USER", "LOGNAME", "TMPDIR", "TZ")  # a server's own environment, besides
+# PAAS_*, PYTHON* and DOCKER_*: nothing of the SSH session that started it (its LANG, LC_*)
 
 _in_server = False  # True in a server's child: the entry it runs needs no server of its own
 
@@ -41,6 +51,31 @@ def socket_path() -> str:
     """ROOT/run/deploy.sock, without importing paths (and pathlib) on a push's way in."""
     root = os.path.abspath(os.environ.get("PAAS_ROOT") or "/var/lib/paas")
     return os.path.join(root, "run", "deploy.sock")
+
+
+class _Address:
+    """An address bind/connect take for `path`: the path itself, or, when it is longer than a
+    unix socket's address may be (108 bytes), the same file through /proc/self/fd/N."""
+
+    def __init__(self, path: str):
+        self.path, self._folder = path, None
+
+    def __enter__(self) -> str:
+        if len(os.fsencode(self.path)) < 100:
+            return self.path
+        self._folder = os.open(os.path.dirname(self.path), os.O_PATH | os.O_DIRECTORY)
+        return f"/proc/self/fd/{self._folder}/{os.path.basename(self.path)}"
+
+    def __exit__(self, *_) -> None:
+        if self._folder is not None:
+            os.close(self._folder)
+
+
+def _hello() -> bytes:
+    """Which paas an entry or a server runs (its code's folder, its environment's prefix: a
+    virtualenv, whichever of its python/python3 names ran it): one of another is told "stale"."""
+    return b"\0".join([PROTOCOL, os.fsencode(os.path.realpath(os.path.dirname(__file__))),
+                       os.fsencode(os.path.realpath(sys.prefix))])
 
 
 def in_server() -> bool:
@@ -53,13 +88,16 @@ def in_server() -> bool:
 def run_entry(argv: list[str]) -> int | None:
     """Have a child of the deploy server run this SSH entry (ssh_entry.main(argv)) on our stdio,
     cwd and environment; its exit code. None when no server took it: nothing ran, run it here."""
+    request = _encode_request(argv, os.getcwd(), dict(os.environb))  # ready before "ready" comes
     with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as sock:
         try:
             sock.settimeout(ANSWER_WAIT)
-            sock.connect(socket_path())
+            with _Address(socket_path()) as address:
+                sock.connect(address)
+            sock.send(_hello())
             if sock.recv(16) != READY:  # stale, refused, or gone
                 return None
-            socket.send_fds(sock, [_encode_request(argv, os.getcwd(), dict(os.environb))], [0, 1, 2])
+            socket.send_fds(sock, [request], [0, 1, 2])
         except OSError:  # none listening or answering, or the request was not taken: nothing ran
             return None
         # From here the child runs the entry: it must never run here as well.
@@ -100,10 +138,15 @@ def start(idle: int) -> None:
 
     from paas import paths
 
-    env = {key: value for key, value in os.environ.items() if not key.startswith("SSH_") and key != "PAAS_HANDOFF_FD"}
-    with open(paths.sub("logs") / "deploy-server.log", "ab") as log:
+    env = {key: value for key, value in os.environ.items()
+           if key in _KEPT_ENV or (key.startswith(("PAAS_", "PYTHON", "DOCKER_")) and key != "PAAS_HANDOFF_FD")}
+    env["LANG"] = "C.UTF-8"  # every push's output is UTF-8, whoever's session started the server
+    log = paths.sub("logs") / "deploy-server.log"
+    if log.exists() and log.stat().st_size > LOG_LIMIT:
+        os.replace(log, log.with_name(log.name + ".1"))
+    with open(log, "ab") as handle:
         subprocess.Popen([sys.executable, "-m", "paas.deploy_server", str(idle)], stdin=subprocess.DEVNULL,
-                         stdout=log, stderr=log, env=env, cwd="/", start_new_session=True)
+                         stdout=handle, stderr=handle, env=env, cwd="/", start_new_session=True)
 
 
 # server:status / server:down --------------------------------------------------------------------
@@ -116,14 +159,18 @@ def _pid_path():
 
 
 def running_pid() -> int | None:
-    """The pid of this PAAS_ROOT's deploy server, if one runs."""
+    """The pid of this PAAS_ROOT's deploy server, if one runs (a pid file of a server killed
+    with -9 names a process gone, or since reused: its start time tells)."""
     from paas import procs
 
     try:
-        pid = int(_pid_path().read_text().strip())
-    except (OSError, ValueError):
+        identity = _pid_path().read_text().strip()
+    except OSError:
         return None
-    return pid if procs.running(pid) and b"paas.deploy_server" in procs.command_line(pid) else None
+    pid = identity.partition(".")[0]
+    if not pid.isdigit() or procs.gone(identity) or not procs.running(int(pid)):
+        return None
+    return int(pid) if b"paas.deploy_server" in procs.command_line(int(pid)) else None
 
 
 def stop() -> bool:
@@ -169,22 +216,26 @@ def serve(idle: int) -> int:
     import signal
     import time
 
+    from paas import procs
+
     lock = _take_server_lock()
     if lock is None:
         return 0  # another server runs and stays: nothing to do
     _load_code()
-    loaded = code_fingerprint()
+    loaded, hello = code_fingerprint(), _hello()
     path = socket_path()
     if os.path.lexists(path):
         os.unlink(path)  # a dead server's: the lock says none runs
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    listener.bind(path)
+    with _Address(path) as address:
+        listener.bind(address)
     os.chmod(path, 0o600)
     listener.listen(64)
-    ours = os.stat(path).st_ino
-    _pid_path().write_text(f"{os.getpid()}\n")
+    ours, server = os.stat(path).st_ino, os.getpid()
+    _pid_path().write_text(procs.identity() + "\n")
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # A SIGTERM that reaches a child before it resets this must not run the server's clean-up.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0) if os.getpid() == server else os._exit(143))
     last_push = time.monotonic()
     try:
         while True:
@@ -194,12 +245,16 @@ def serve(idle: int) -> int:
             try:
                 conn, _ = listener.accept()
             except TimeoutError:
-                idle = _idle_setting(idle)  # lowered, raised or turned off since
+                if _still_ours(path, ours):  # never read the database of a PAAS_ROOT removed
+                    idle = _idle_setting(idle)  # lowered, raised or turned off since
                 continue
             with conn:
-                if _peer_uid(conn) != os.getuid():
+                theirs = _hello_of(conn)
+                if theirs is None:
                     continue
-                if code_fingerprint() != loaded:  # paas changed under us: a fresh server loads it
+                # An entry of another paas (a new install), or our code changed on disk: this
+                # server ends, and that entry runs its push and starts a server of its own.
+                if theirs != hello or code_fingerprint() != loaded:
                     _send_quietly(conn, STALE)
                     return 0
                 last_push = time.monotonic()
@@ -210,10 +265,23 @@ def serve(idle: int) -> int:
                 if forked == 0:
                     _child(conn, listener, lock)  # never returns
     finally:
-        listener.close()
-        if _still_ours(path, ours):
-            os.unlink(path)
-            _pid_path().unlink(missing_ok=True)
+        if os.getpid() == server:
+            listener.close()
+            if _still_ours(path, ours):
+                os.unlink(path)
+                _pid_path().unlink(missing_ok=True)
+
+
+def _hello_of(conn: socket.socket) -> bytes | None:
+    """The hello of an SSH entry of our own user; None for anyone or anything else."""
+    if _peer_uid(conn) != os.getuid():
+        return None
+    try:
+        conn.settimeout(ANSWER_WAIT)
+        theirs = conn.recv(4096)
+    except OSError:
+        return None
+    return theirs if theirs.startswith(PROTOCOL.rpartition(b"-")[0] + b"-") else None
 
 
 def _load_code() -> None:
@@ -226,8 +294,10 @@ def _load_code() -> None:
 def _idle_setting(current: int) -> int:
     """git:set --global deploy-server-idle as stored now; `current` if it cannot be read. The
     connection is closed again: none may be open when the server forks."""
-    from paas import settings, store
+    from paas import paths, settings, store
 
+    if not os.path.exists(os.path.join(paths.root(), "paas.db")):  # opening it would make it
+        return current
     try:
         return int(settings.get("git", None, "deploy-server-idle"))
     except Exception:  # noqa: BLE001 (a locked or damaged database must not end the server)
@@ -290,9 +360,12 @@ def _child(conn: socket.socket, listener: socket.socket, lock) -> None:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the push waits for its own children
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         _in_server = True
-        conn.settimeout(ANSWER_WAIT)
-        conn.send(READY)
-        message, fds, flags, _ = socket.recv_fds(conn, _MAX_REQUEST, 3)
+        try:
+            conn.send(READY)
+            conn.settimeout(REQUEST_WAIT)
+            message, fds, flags, _ = socket.recv_fds(conn, _MAX_REQUEST, 3)
+        except OSError:  # the entry gave up before it sent its request: it runs the push itself
+            return
         conn.settimeout(None)
         try:
             if not message or len(fds) != 3 or flags & socket.MSG_TRUNC:
@@ -319,4 +392,8 @@ def _child(conn: socket.socket, listener: socket.socket, lock) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(serve(int(sys.argv[1])))
+    # Run as paas.deploy_server, not as __main__: the entry a child runs imports this module by
+    # that name, and must find the state the child set (in_server) there.
+    from paas import deploy_server
+
+    sys.exit(deploy_server.serve(int(sys.argv[1])))

@@ -170,17 +170,28 @@ def git_command(key: str, original: str, words: list[str]) -> int:
 
 
 def _receive_pack(repo) -> tuple[int, int | None]:
-    """git-receive-pack, its hook's deploy handed back to this process. An entry the deploy
-    server did not run starts one for the pushes that follow, unless it is turned off."""
-    from paas import deploy_server, handoff, settings
+    """git-receive-pack, its hook's deploy handed back to this process; then the deploy server
+    for the pushes that follow."""
+    from paas import handoff
 
     code, hook_code = handoff.run_receive_pack(["git-receive-pack", str(repo)])
-    idle = int(settings.get("git", None, "deploy-server-idle"))
-    if not idle:  # turned off: a server left from before goes now, not at its idle time
-        deploy_server.stop()
-    elif not deploy_server.in_server():
-        deploy_server.start(idle)
+    _deploy_server_for_next_pushes()
     return code, hook_code
+
+
+def _deploy_server_for_next_pushes() -> None:
+    """An entry no deploy server ran starts one, unless the setting turns it off (then one left
+    from before goes now, not at its idle time). Never fails the push it follows."""
+    from paas import console, deploy_server, settings
+
+    try:
+        idle = int(settings.get("git", None, "deploy-server-idle"))
+        if not idle:
+            deploy_server.stop()
+        elif not deploy_server.in_server():
+            deploy_server.start(idle)
+    except Exception as exc:  # the push is done; later pushes load the deploy code themselves
+        console.warn(f"the deploy server could not be started: {exc}")
 
 
 def paas_command(key: str, original: str, words: list[str]) -> int:

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from bench.common import cmdline, paas_processes
 from paas import procs
 from tests.integration.conftest import wait_for
 
@@ -22,7 +23,13 @@ def _server_pid(server) -> int | None:
     status = json.loads(server.paas("server:status", "--format", "json", check=True).stdout)
     if not status["deploy_server"]:
         return None
-    return int((server.root / "run" / "deploy-server.pid").read_text())
+    return int((server.root / "run" / "deploy-server.pid").read_text().partition(".")[0])  # "PID.START"
+
+
+def _deploy_server_processes(server) -> list[int]:
+    """Every process of this PAAS_ROOT running the deploy server's code: the server, its children
+    and any server waiting for the lock."""
+    return [pid for pid in paas_processes(server.root) if "paas.deploy_server" in cmdline(pid)]
 
 
 def _change(source, text: str) -> None:
@@ -60,6 +67,8 @@ def test_pushes_after_the_first_deploy_in_a_child_of_the_deploy_server(server, m
     history = json.loads(server.paas("releases", source.app, "--format", "json", check=True).stdout)
     assert history[0]["author"] == "local-admin", "the release names the pushing key, as without the server"
     assert _server_pid(server) == pid  # one server for every push
+    time.sleep(1)  # the push's child ends as it answers
+    assert _deploy_server_processes(server) == [pid], "a push through the server started another"
 
     # A declined deploy is declined through the server too, and the audit says so.
     source.write("app.json", "{not json")

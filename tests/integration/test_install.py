@@ -60,8 +60,8 @@ def test_server_install_then_first_push(installed, tmp_path):
 
     # The push left a deploy server behind, run by the paas user; the next push deploys in its child.
     pid_file = root / "run" / "deploy-server.pid"
-    assert wait_for(lambda: pid_file.exists() and procs.running(int(pid_file.read_text())))
-    server = int(pid_file.read_text())
+    assert wait_for(lambda: pid_file.exists() and not procs.gone(pid_file.read_text().strip()))
+    server = int(pid_file.read_text().partition(".")[0])  # "PID.START"
     assert Path(f"/proc/{server}").stat().st_uid == pwd.getpwnam(user).pw_uid
     (work / "app.py").write_text((work / "app.py").read_text().replace("Hello from paas", "Hello again"))
     run(*git, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qam", "again")

@@ -67,11 +67,11 @@ def _start_server(pythonpath: Path | None = None, idle: int = IDLE) -> subproces
     return process
 
 
-def _entry(key: str, command: str, stdin: str = "") -> subprocess.CompletedProcess:
+def _entry(key: str, command: str, stdin: str = "", pythonpath: Path | None = None) -> subprocess.CompletedProcess:
     """An SSH entry for `key` running `command`, handed to the deploy server."""
-    env = {**os.environ, "SSH_ORIGINAL_COMMAND": command}
+    env = {**os.environ, "SSH_ORIGINAL_COMMAND": command, **({"PYTHONPATH": str(pythonpath)} if pythonpath else {})}
     return subprocess.run([sys.executable, "-c", ENTRY, key], env=env, input=stdin, capture_output=True, text=True,
-                          cwd=str(REPO), timeout=60)
+                          cwd="/", timeout=60)
 
 
 def test_without_a_server_nothing_is_handed_over(paas_root, alice):
@@ -113,6 +113,7 @@ def test_a_client_that_leaves_before_its_request_leaves_the_server_serving(runni
 
     with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as early:
         early.connect(deploy_server.socket_path())
+        early.send(deploy_server._hello())
         assert early.recv(16) == deploy_server.READY
     assert _entry("alice", "apps:list").returncode == 0
 
@@ -122,15 +123,61 @@ def test_a_server_whose_code_changed_says_so_and_ends(paas_root, alice, tmp_path
     shutil.copytree(PACKAGE, copy / "paas", ignore=shutil.ignore_patterns("__pycache__"))
     process = _start_server(pythonpath=copy)
     try:
-        assert _entry("alice", "apps:list").returncode == 0
+        assert _entry("alice", "apps:list", pythonpath=copy).returncode == 0
         module = copy / "paas" / "names.py"
         os.utime(module, ns=(module.stat().st_atime_ns, module.stat().st_mtime_ns + 10**9))  # an upgrade
-        assert _entry("alice", "apps:list").returncode == NOT_TAKEN  # runs in its own entry...
+        assert _entry("alice", "apps:list", pythonpath=copy).returncode == NOT_TAKEN  # runs in its own entry...
         assert process.wait(timeout=30) == 0  # ...and the server made way for a fresh one
         assert not os.path.exists(deploy_server.socket_path())
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_an_entry_of_another_paas_gets_stale_and_the_server_ends(running_server, alice, tmp_path):
+    """A new install (another interpreter or package folder) must not be served old code."""
+    other = tmp_path / "python3"
+    other.symlink_to(sys.executable)  # another path to an interpreter: another install, as far as it knows
+    env = {**os.environ, "SSH_ORIGINAL_COMMAND": "apps:list", "PYTHONPATH": str(REPO)}  # the same paas code
+    entry = subprocess.run([str(other), "-c", ENTRY, "alice"], env=env, capture_output=True, text=True,
+                           cwd="/", timeout=60)
+    assert entry.returncode == NOT_TAKEN, entry.stderr
+    assert running_server.wait(timeout=30) == 0
+
+
+def test_a_long_paas_root_still_gets_a_server(monkeypatch, tmp_path, alice_key):
+    root = tmp_path / ("r" * 60) / ("o" * 60)  # the socket's path: beyond a unix address's 108 bytes
+    monkeypatch.setenv("PAAS_ROOT", str(root))
+    keys.add("alice", alice_key, role="user")
+    assert len(deploy_server.socket_path()) > 108
+    process = _start_server()
+    try:
+        assert _entry("alice", "apps:list").returncode == 0
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_a_pid_file_naming_another_process_names_no_server(paas_root):
+    from paas import procs
+
+    other = subprocess.Popen(["sleep", "60"])
+    try:
+        for identity in (f"{other.pid}.1", procs.identity(other.pid)):  # reused pid; a live stranger
+            (paths.run() / "deploy-server.pid").write_text(identity + "\n")
+            assert deploy_server.running_pid() is None
+            assert deploy_server.stop() is False
+        assert other.poll() is None
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_the_idle_setting_is_not_read_from_a_removed_root(paas_root):
+    paths.run()
+    shutil.rmtree(paas_root)
+    assert deploy_server._idle_setting(5) == 5
+    assert not paas_root.exists()
 
 
 def test_stop_ends_the_server_and_its_socket(running_server):
@@ -170,7 +217,8 @@ def test_a_server_ends_once_idle_for_as_long_as_the_setting_says(paas_root):
 
 
 def test_a_server_looks_at_the_setting_again_before_it_ends(paas_root):
-    process = _start_server(idle=1)  # started with 1 s; the setting says 1800 (the default)
+    assert settings.get("git", None, "deploy-server-idle") == "1800"  # the default (the database made)
+    process = _start_server(idle=1)  # started with 1 s
     try:
         time.sleep(2.5)
         assert process.poll() is None

@@ -473,6 +473,19 @@ def test_a_push_starts_a_deploy_server_for_the_next_unless_it_is_turned_off(keyr
     assert (deploy_server_starts, stopped) == ([60], [True])  # turned off: the running one goes now
 
 
+def test_a_deploy_server_that_cannot_start_never_fails_the_push(keyring, door, git_calls, monkeypatch):
+    from paas import deploy_server
+
+    def cannot(idle):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(deploy_server, "start", cannot)
+    code, out, err = door("alice", "git-receive-pack 'web'")
+    assert code == 0
+    assert "the deploy server could not be started: [Errno 28] No space left on device" in err
+    assert last_event()["outcome"] == "ok"
+
+
 def test_a_push_whose_deploy_fails_is_audited_as_declined(keyring, door, monkeypatch):
     # receive-pack exits 0 when its pre-receive hook declines: the hook's code tells.
     monkeypatch.setattr(handoff, "run_receive_pack", lambda argv, server=None: (0, 1))
