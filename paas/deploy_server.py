@@ -88,6 +88,8 @@ def in_server() -> bool:
 def run_entry(argv: list[str]) -> int | None:
     """Have a child of the deploy server run this SSH entry (ssh_entry.main(argv)) on our stdio,
     cwd and environment; its exit code. None when no server took it: nothing ran, run it here."""
+    from paas import handoff
+
     request = _encode_request(argv, os.getcwd(), dict(os.environb))  # ready before "ready" comes
     with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as sock:
         try:
@@ -102,15 +104,7 @@ def run_entry(argv: list[str]) -> int | None:
             return None
         # From here the child runs the entry: it must never run here as well.
         sock.settimeout(None)
-        try:
-            answer = sock.recv(16)
-        except OSError:
-            answer = b""
-    if not answer.strip().lstrip(b"-").isdigit():
-        print(" !     paas: the deploy server stopped before it said how this ended; see: paas releases APP",
-              file=sys.stderr)
-        return 1
-    return int(answer)
+        return handoff.exit_code_from(sock, "the deploy server")
 
 
 def _encode_request(argv: list[str], cwd: str, env: dict[bytes, bytes]) -> bytes:

@@ -5,6 +5,7 @@ the server are in tests/integration/test_deploy_server.py and test_install.py.""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -52,19 +53,24 @@ def alice(paas_root, alice_key):
 @pytest.fixture
 def running_server(paas_root):
     """A real deploy server of this test's PAAS_ROOT, with the repo's code (as the CLI has)."""
-    process = _start_server()
-    yield process
-    process.terminate()
-    process.wait(timeout=30)
+    with _server() as process:
+        yield process
 
 
-def _start_server(pythonpath: Path | None = None, idle: int = IDLE) -> subprocess.Popen:
+@contextlib.contextmanager
+def _server(pythonpath: Path | None = None, idle: int = IDLE):
+    """A deploy server started as an SSH entry starts one, up and listening; ended afterwards."""
     env = {**os.environ, **({"PYTHONPATH": str(pythonpath)} if pythonpath else {})}
     paths.run()  # made by the SSH entry that starts a server, as paths.sub does
     process = subprocess.Popen([sys.executable, "-m", "paas.deploy_server", str(idle)], env=env, cwd="/")
-    assert _wait_for(lambda: deploy_server.running_pid() == process.pid or process.poll() is not None)
-    assert process.poll() is None, "the deploy server ended at start"
-    return process
+    try:
+        assert _wait_for(lambda: deploy_server.running_pid() == process.pid or process.poll() is not None)
+        assert process.poll() is None, "the deploy server ended at start"
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+        process.wait(timeout=30)
 
 
 def _entry(key: str, command: str, stdin: str = "", pythonpath: Path | None = None) -> subprocess.CompletedProcess:
@@ -121,17 +127,13 @@ def test_a_client_that_leaves_before_its_request_leaves_the_server_serving(runni
 def test_a_server_whose_code_changed_says_so_and_ends(paas_root, alice, tmp_path):
     copy = tmp_path / "code"
     shutil.copytree(PACKAGE, copy / "paas", ignore=shutil.ignore_patterns("__pycache__"))
-    process = _start_server(pythonpath=copy)
-    try:
+    with _server(pythonpath=copy) as process:
         assert _entry("alice", "apps:list", pythonpath=copy).returncode == 0
         module = copy / "paas" / "names.py"
         os.utime(module, ns=(module.stat().st_atime_ns, module.stat().st_mtime_ns + 10**9))  # an upgrade
         assert _entry("alice", "apps:list", pythonpath=copy).returncode == NOT_TAKEN  # runs in its own entry...
         assert process.wait(timeout=30) == 0  # ...and the server made way for a fresh one
         assert not os.path.exists(deploy_server.socket_path())
-    finally:
-        if process.poll() is None:
-            process.kill()
 
 
 def test_an_entry_of_another_paas_gets_stale_and_the_server_ends(running_server, alice, tmp_path):
@@ -150,12 +152,8 @@ def test_a_long_paas_root_still_gets_a_server(monkeypatch, tmp_path, alice_key):
     monkeypatch.setenv("PAAS_ROOT", str(root))
     keys.add("alice", alice_key, role="user")
     assert len(deploy_server.socket_path()) > 108
-    process = _start_server()
-    try:
+    with _server():
         assert _entry("alice", "apps:list").returncode == 0
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def test_a_pid_file_naming_another_process_names_no_server(paas_root):
@@ -193,12 +191,8 @@ def test_a_server_killed_with_minus_9_is_replaced_by_the_next_one(running_server
     running_server.wait(timeout=30)
     assert os.path.exists(deploy_server.socket_path())  # left behind
     assert _entry("alice", "apps:list").returncode == NOT_TAKEN
-    replacement = _start_server()
-    try:
+    with _server():
         assert _entry("alice", "apps:list").returncode == 0
-    finally:
-        replacement.terminate()
-        replacement.wait(timeout=30)
 
 
 def test_a_second_server_leaves_while_the_first_holds_the_lock(paas_root, monkeypatch):
@@ -211,20 +205,16 @@ def test_a_second_server_leaves_while_the_first_holds_the_lock(paas_root, monkey
 
 def test_a_server_ends_once_idle_for_as_long_as_the_setting_says(paas_root):
     settings.set_value("git", None, "deploy-server-idle", "1")
-    process = _start_server(idle=1)
-    assert process.wait(timeout=30) == 0
+    with _server(idle=1) as process:
+        assert process.wait(timeout=30) == 0
     assert not os.path.exists(deploy_server.socket_path()) and deploy_server.running_pid() is None
 
 
 def test_a_server_looks_at_the_setting_again_before_it_ends(paas_root):
     assert settings.get("git", None, "deploy-server-idle") == "1800"  # the default (the database made)
-    process = _start_server(idle=1)  # started with 1 s
-    try:
+    with _server(idle=1) as process:  # started with 1 s
         time.sleep(2.5)
         assert process.poll() is None
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def test_the_fingerprint_follows_modules_not_compiled_files(tmp_path):
