@@ -4,7 +4,7 @@
 - `nginx -t` + reload (SIGHUP) of the paas-managed nginx with 50 vhosts vs 1, and the full
   `paas proxy` path (render, test, swap, reload, wait for old workers) measured inside pushes;
 - memory used by paas itself between deploys: the deploy server (paas/deploy_server.py, one
-  resident process that ends `git:set --global deploy-server-idle` seconds after the last push),
+  resident process that ends `git:set --global deploy-server-idle` seconds after the last SSH command),
   every other python process running paas (expect none once the background retire has
   finished), and the nginx master + workers (RSS) with 50 apps vs 1.
 

@@ -1,29 +1,32 @@
 """The deploy server: one resident process per PAAS_ROOT with paas's code loaded, which forks
-a child to run each push's SSH entry, so no push waits for Python to import that code.
+a child to run each SSH command's entry, so no push (nor `ssh HOST apps:list`) waits for
+Python to import that code.
 
 A push's SSH entry, its deploy, the Docker SDK and Jinja are about 0.25 s of imports. Without
 this server the entry imports its own part before it starts git-receive-pack, then the rest
 while git receives the pack (handoff.py), and on a 2-core host those end about 75 ms after the
 hook asks. With it:
 
-    sshd ─▶ python -m paas.ssh_entry KEY   (imports nothing of paas's deploy or checks)
+    sshd ─▶ python -m paas.ssh_entry KEY   (imports nothing of paas's checks, CLI or deploy)
              └─ connects to run/deploy.sock, says which paas it runs ─▶ deploy server: "stale"
                 (another paas, or its code changed on disk) or fork ─▶ child: "ready"
              └─ sends its argv, cwd, environment, stdin/stdout/stderr (SCM_RIGHTS), waits
-    child:  runs ssh_entry.main on them, exactly as the entry would (key, access, receive-pack,
-            the hook's hand-over to it, the deploy), then answers with the exit code
+    child:  runs ssh_entry.main on them, exactly as the entry would (key, access, the command:
+            receive-pack, the hook's hand-over to it, the deploy), then answers with the exit code
 
-The entry gives up (and runs the push itself) only before it sent its request, and the child
-waits for the request without a deadline that could pass while it is on its way, so a push
-runs exactly once.
+The entry gives up (and runs the command itself) only before it sent its request, and the
+child waits for the request without a deadline that could pass while it is on its way, so a
+command runs exactly once. Sessions with a terminal, and commands that follow their client
+until it leaves (`logs -t`, `run`, `enter`, `events -t`), stay in their own entry: they end
+with their SSH session's process group (ssh_entry._for_deploy_server).
 
-Like a Gradle or Bazel server it is started by a client that found none: that push runs in its
-own entry, which then starts a server for the pushes that follow. It holds about 35 MB, so it
-does not stay for good: it ends `git:set --global deploy-server-idle SECONDS` after the last push
-(default 1800; 0: no server), when the code it loaded changes on disk or an entry runs another
-paas (an upgrade: it answers "stale", and that push starts a fresh one), when its socket is
-removed or replaced (PAAS_ROOT deleted), or on SIGTERM (`server:down`). Only its own user can
-connect: the socket is 0600 in a 0700 folder, and each peer's uid is checked.
+Like a Gradle or Bazel server it is started by a client that found none: that command runs in
+its own entry, which then starts a server for the ones that follow. It holds about 35 MB, so it
+does not stay for good: it ends `git:set --global deploy-server-idle SECONDS` after the last
+command (default 1800; 0: no server), when the code it loaded changes on disk or an entry runs
+another paas (an upgrade: it answers "stale", and that command starts a fresh one), when its
+socket is removed or replaced (PAAS_ROOT deleted), or on SIGTERM (`server:down`). Only its own
+user can connect: the socket is 0600 in a 0700 folder, and each peer's uid is checked.
 """
 
 from __future__ import annotations
@@ -38,13 +41,11 @@ PROTOCOL = b"paas-entry-1"
 ANSWER_WAIT = 3.0  # seconds an entry waits for "ready" (then it runs the push itself)
 REQUEST_WAIT = 3600.0  # a child waits this long for the request that follows "ready"
 IDLE_LOOK = 30.0  # at most this many seconds between looks at the idle time and the socket
-LOCK_WAIT = 10.0  # a new server waits this long for an old one to let go
 LOG_LIMIT = 1 << 20  # the server's log is started afresh beyond this
 _MAX_REQUEST = 1 << 20  # an SSH session's argv and environment: far below this
 _KEPT_ENV = ("PATH", "HOME", "USER", "LOGNAME", "TMPDIR", "TZ")  # a server's own environment, besides
 # PAAS_*, PYTHON* and DOCKER_*: nothing of the SSH session that started it (its LANG, LC_*)
 
-_in_server = False  # True in a server's child: the entry it runs needs no server of its own
 
 
 def socket_path() -> str:
@@ -76,10 +77,6 @@ def _hello() -> bytes:
     virtualenv, whichever of its python/python3 names ran it): one of another is told "stale"."""
     return b"\0".join([PROTOCOL, os.fsencode(os.path.realpath(os.path.dirname(__file__))),
                        os.fsencode(os.path.realpath(sys.prefix))])
-
-
-def in_server() -> bool:
-    return _in_server
 
 
 # The SSH entry's side ---------------------------------------------------------------------------
@@ -127,7 +124,7 @@ def _decode_request(message: bytes) -> tuple[list[str], str, dict[str, str]]:
 
 def start(idle: int) -> None:
     """Start a deploy server that stays `idle` seconds after the last push, in the background;
-    return at once. One that finds another holding the server lock waits for it to end, or leaves."""
+    return at once. One that finds another holding the server lock leaves."""
     import subprocess
 
     from paas import paths
@@ -279,9 +276,11 @@ def _hello_of(conn: socket.socket) -> bytes | None:
 
 
 def _load_code() -> None:
-    """Everything a push runs: the SSH entry and its checks, then the deploy (handoff)."""
+    """Everything an SSH entry runs: its checks, the CLI's commands, the deploy (handoff)."""
     from paas import access, apps, events, gitrepo, handoff, identity, keys, locks, names, settings, ssh_entry  # noqa: F401
+    from paas.cli import introspect
 
+    introspect.group()  # every command, built once here rather than by each child
     handoff.load_deploy_code()
 
 
@@ -301,24 +300,20 @@ def _idle_setting(current: int) -> int:
 
 
 def _take_server_lock():
-    """The open lock file, held (exclusive) for the server's life; None if another holds it
-    past LOCK_WAIT."""
+    """The open lock file, held (exclusive) for the server's life; None if another server (or
+    one still ending) holds it: this one leaves at once, so none is left waiting to take over
+    after a `server:down`. The next command that finds no server starts one."""
     import fcntl
-    import time
 
     from paas import paths
 
     handle = open(paths.run() / "deploy-server.lock", "a")
-    deadline = time.monotonic() + LOCK_WAIT
-    while True:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return handle
-        except BlockingIOError:
-            if time.monotonic() > deadline:
-                handle.close()
-                return None
-            time.sleep(0.05)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
 
 
 def _still_ours(path: str, inode: int) -> bool:
@@ -344,7 +339,6 @@ def _send_quietly(conn: socket.socket, message: bytes) -> None:
 
 def _child(conn: socket.socket, listener: socket.socket, lock) -> None:
     """One push: say ready, take the entry's request, run ssh_entry.main on it, answer."""
-    global _in_server
     code = 0
     try:
         import signal
@@ -353,7 +347,6 @@ def _child(conn: socket.socket, listener: socket.socket, lock) -> None:
         lock.close()  # the server's lock ends with the server, not with its last push
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the push waits for its own children
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        _in_server = True
         try:
             conn.send(READY)
             conn.settimeout(REQUEST_WAIT)
@@ -386,8 +379,8 @@ def _child(conn: socket.socket, listener: socket.socket, lock) -> None:
 
 
 if __name__ == "__main__":
-    # Run as paas.deploy_server, not as __main__: the entry a child runs imports this module by
-    # that name, and must find the state the child set (in_server) there.
+    # Run as paas.deploy_server, not as __main__: one copy of this module in the server, the
+    # one the code its children run imports by that name.
     from paas import deploy_server
 
     sys.exit(deploy_server.serve(int(sys.argv[1])))

@@ -160,7 +160,7 @@ PROPERTIES: list[Property] = [
     Property("git", "deploy-branch", "main", _branch, "the branch whose pushes deploy"),
     # deploy_server.py: a resident process (~35 MB) that saves each push ~0.1 s of imports.
     Property("git", "deploy-server-idle", "1800", _int_range(0, 604800),
-             "seconds the deploy server stays after the last push (0: none)", host_wide=True),
+             "seconds the deploy server stays after the last SSH command (0: none)", host_wide=True),
     Property("apps", "autocreate", "true", _bool, "create apps on first git push"),
     Property("domains", "global", "", lambda v: v and names.domain(v), "apps answer at APP.DOMAIN"),
     Property("buildpacks", "name", "", lambda v: v and names.process_type(v), "buildpack override"),

@@ -170,28 +170,10 @@ def git_command(key: str, original: str, words: list[str]) -> int:
 
 
 def _receive_pack(repo) -> tuple[int, int | None]:
-    """git-receive-pack, its hook's deploy handed back to this process; then the deploy server
-    for the pushes that follow."""
+    """git-receive-pack, its hook's deploy handed back to this process."""
     from paas import handoff
 
-    code, hook_code = handoff.run_receive_pack(["git-receive-pack", str(repo)])
-    _deploy_server_for_next_pushes()
-    return code, hook_code
-
-
-def _deploy_server_for_next_pushes() -> None:
-    """An entry no deploy server ran starts one, unless the setting turns it off (then one left
-    from before goes now, not at its idle time). Never fails the push it follows."""
-    from paas import console, deploy_server, settings
-
-    try:
-        idle = int(settings.get("git", None, "deploy-server-idle"))
-        if not idle:
-            deploy_server.stop()
-        elif not deploy_server.in_server():
-            deploy_server.start(idle)
-    except Exception as exc:  # the push is done; later pushes load the deploy code themselves
-        console.warn(f"the deploy server could not be started: {exc}")
+    return handoff.run_receive_pack(["git-receive-pack", str(repo)])
 
 
 def paas_command(key: str, original: str, words: list[str]) -> int:
@@ -245,15 +227,43 @@ def _report_unexpected(exc: Exception) -> int:
 
 
 def _run(argv: list[str]) -> int:
-    """sshd's forced command: a push is run by the deploy server when one answers (its child has
-    everything below loaded), anything else and a push no server took by this process."""
-    if os.environ.get("SSH_ORIGINAL_COMMAND", "").startswith("git-receive-pack "):
-        from paas import deploy_server
+    """sshd's forced command. The deploy server runs the entry when one answers (its child has
+    everything below loaded); this process runs what it may not, and what no server took, and
+    then starts one for the commands that follow."""
+    if not _for_deploy_server(os.environ.get("SSH_ORIGINAL_COMMAND", "")):
+        return main(argv)
+    from paas import deploy_server
 
-        code = deploy_server.run_entry(argv)
-        if code is not None:
-            return code
-    return main(argv)
+    code = deploy_server.run_entry(argv)
+    if code is None:
+        code = main(argv)
+        _start_deploy_server()
+    return code
+
+
+def _for_deploy_server(original: str) -> bool:
+    """Whether a deploy server's child may run this command: anything but a session with a
+    terminal, or a command that follows its client until it leaves (logs -t, run…: those end
+    with their SSH session's process group), or one whose first word is not a plain name."""
+    if os.environ.get("SSH_TTY"):
+        return False
+    first = original.split(None, 1)[0] if original.strip() else "help"
+    plain = first[:1].isalpha() and all(c.isalnum() or c in ":-" for c in first)
+    return plain and first not in FOLLOW_CLIENT
+
+
+def _start_deploy_server() -> None:
+    """A server for the commands that follow, unless `git:set --global deploy-server-idle 0`
+    turns it off (one running from before ends at its next look, within 30 s). Never fails the
+    command it follows."""
+    from paas import console, deploy_server, settings
+
+    try:
+        idle = int(settings.get("git", None, "deploy-server-idle"))
+        if idle:
+            deploy_server.start(idle)
+    except Exception as exc:  # the command is done; later ones load paas's code themselves
+        console.warn(f"the deploy server could not be started: {exc}")
 
 
 if __name__ == "__main__":

@@ -50,8 +50,8 @@ def status(fmt: Format = "text") -> None:
 
 def _deploy_server_state(running: bool, idle: int) -> str:
     if running:
-        return f"running (ends {idle}s after the last push)" if idle else "running (ends at the next push: turned off)"
-    return "stopped (the next push starts it)" if idle else "off (git:set --global deploy-server-idle 0)"
+        return f"running (ends {idle}s after the last SSH command)" if idle else "running (ends within 30s: turned off)"
+    return "stopped (the next SSH command starts it)" if idle else "off (git:set --global deploy-server-idle 0)"
 
 
 @app.command("server:down")

@@ -1,6 +1,7 @@
-"""Pushes deployed by the deploy server (paas/deploy_server.py) through real git, sshd, Docker
-and nginx: a push after the first runs in a child of the server; a push that finds no server
-(killed with -9) deploys through its SSH entry and leaves a fresh server behind."""
+"""Pushes and SSH commands run by the deploy server (paas/deploy_server.py) through real git,
+sshd, Docker and nginx: a push after the first runs in a child of the server, as does
+`ssh apps:list` (`logs` does not); a push that finds no server (killed with -9) deploys through
+its SSH entry and leaves a fresh server behind."""
 
 from __future__ import annotations
 
@@ -41,14 +42,18 @@ def _change(source, text: str) -> None:
 def _push_watching_children(source, pid: int) -> tuple[subprocess.CompletedProcess, set[int]]:
     """git push, noting every child the deploy server has while it runs."""
     env = {**os.environ, "GIT_SSH_COMMAND": source.server.ssh_command(), "GIT_TERMINAL_PROMPT": "0"}
-    push = subprocess.Popen(["git", "push", "paas", "main"], cwd=source.path, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return _watching_children(["git", "push", "paas", "main"], pid, cwd=source.path, env=env)
+
+
+def _watching_children(argv: list[str], pid: int, **popen) -> tuple[subprocess.CompletedProcess, set[int]]:
+    """Run argv, noting every child the deploy server (pid) has meanwhile."""
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
     seen: set[int] = set()
-    while push.poll() is None:
+    while process.poll() is None:
         seen |= procs.children(pid)
         time.sleep(0.005)
-    out, err = push.communicate()
-    return subprocess.CompletedProcess(push.args, push.returncode, out, err), seen
+    out, err = process.communicate()
+    return subprocess.CompletedProcess(argv, process.returncode, out, err), seen
 
 
 def test_pushes_after_the_first_deploy_in_a_child_of_the_deploy_server(server, make_app):
@@ -69,6 +74,16 @@ def test_pushes_after_the_first_deploy_in_a_child_of_the_deploy_server(server, m
     assert _server_pid(server) == pid  # one server for every push
     time.sleep(1)  # the push's child ends as it answers
     assert _deploy_server_processes(server) == [pid], "a push through the server started another"
+
+    # Other SSH commands go through it too; one that follows its client stays in its own entry.
+    ssh = [*server.ssh_command().split(), "-p", str(server.ssh_port), f"{server.user}@127.0.0.1"]
+    listed, children = _watching_children([*ssh, "apps:list"], pid)
+    assert listed.returncode == 0 and source.app in listed.stdout, listed.stderr
+    assert children, "no child of the deploy server ran apps:list"
+    time.sleep(0.5)  # apps:list's child is gone
+    logs, children = _watching_children([*ssh, f"logs {source.app} -n 1"], pid)
+    assert logs.returncode == 0, logs.stderr
+    assert not children, "logs ran in the deploy server"
 
     # A declined deploy is declined through the server too, and the audit says so.
     source.write("app.json", "{not json")

@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+from paas import procs
 from tests.integration.conftest import PAAS, free_port, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("server-box")]
@@ -39,16 +40,16 @@ def test_server_up_twice_then_down(tmp_path):
                          capture_output=True, text=True, timeout=30)
     assert ssh.returncode == 0 and "No apps yet" in ssh.stdout, ssh.stderr
 
-    # The deploy server a first push would start (tests/integration/test_deploy_server.py).
-    deploy_server = subprocess.Popen([*PAAS[:-1], "paas.deploy_server", "600"], env=env, cwd="/")
+    # That first SSH command started a deploy server for the ones that follow.
     assert wait_for(lambda: json.loads(paas("server:status", "--format", "json").stdout)["deploy_server"])
+    deploy_server = int((root / "run" / "deploy-server.pid").read_text().partition(".")[0])
 
     docker_before = subprocess.run(["pgrep", "-x", "dockerd"], capture_output=True, text=True).stdout
     down = paas("server:down")
     assert down.returncode == 0
     assert "nginx" in down.stdout and "sshd" in down.stdout and "dockerd" not in down.stdout
     assert "the deploy server" in down.stdout
-    assert deploy_server.wait(timeout=30) == 0
+    assert wait_for(lambda: not procs.running(deploy_server))
     status = json.loads(paas("server:status", "--format", "json").stdout)
     assert not status["sshd"] and not status["nginx"] and not status["deploy_server"] and status["docker"]
     assert subprocess.run(["pgrep", "-x", "dockerd"], capture_output=True, text=True).stdout == docker_before

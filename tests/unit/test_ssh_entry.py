@@ -439,50 +439,82 @@ def git_calls(monkeypatch) -> list[list[str]]:
 @pytest.mark.parametrize("verb", ["git-receive-pack", "git-upload-pack"])
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("path", ["'web'", "'web.git'", "'/web.git'", "'~/web.git'", "web"])
-def test_git_access_matrix(verb, role, path, keyring, door, git_calls, deploy_server_starts):
+def test_git_access_matrix(verb, role, path, keyring, door, git_calls):
     code, out, err = door(KEY_OF[role], f"{verb} {path}")
     if role == "stranger":
         assert code == 13
         assert "no access to app 'web'" in err
         assert git_calls == []
         assert last_event()["outcome"].startswith("refused: ")
-        assert deploy_server_starts == []
     else:
         assert code == 0, err
         assert git_calls == [[verb, str(paths.repo("web"))]]
         assert last_event()["outcome"] == "ok"
         assert (paths.repo("web") / "hooks" / "pre-receive").exists()
-        # No deploy server answered this push: one is started for the next (fetches need none).
-        assert deploy_server_starts == ([1800] if verb == "git-receive-pack" else [])
 
 
-def test_a_push_starts_a_deploy_server_for_the_next_unless_it_is_turned_off(keyring, door, git_calls,
-                                                                            deploy_server_starts, monkeypatch):
+@pytest.mark.parametrize("command, tty, by_server", [
+    ("git-receive-pack 'web'", False, True),
+    ("git-upload-pack 'web'", False, True),
+    ("apps:list", False, True),
+    ("config:set web A=1 --no-restart", False, True),
+    ("", False, True),  # help
+    ("logs web -t", False, False),  # follows its client: ends with the session's process group
+    ("run web -- sh", False, False),
+    ("enter web", False, False),
+    ("events -t", False, False),
+    ("'logs' web -t", False, False),  # not a plain first word: the entry's own parsing decides
+    ("apps:list", True, False),  # a terminal
+])
+def test_which_commands_a_deploy_server_may_run(command, tty, by_server, monkeypatch):
+    if tty:
+        monkeypatch.setenv("SSH_TTY", "/dev/pts/3")
+    else:
+        monkeypatch.delenv("SSH_TTY", raising=False)
+    assert ssh_entry._for_deploy_server(command) is by_server
+
+
+@pytest.fixture
+def no_server(monkeypatch) -> list[list[str]]:
+    """deploy_server.run_entry finding no server: what it was handed, then None."""
+    from paas import deploy_server
+
+    handed: list[list[str]] = []
+    monkeypatch.setattr(deploy_server, "run_entry", lambda argv: handed.append(argv))
+    monkeypatch.setattr(ssh_entry, "os", os)
+    monkeypatch.delenv("SSH_TTY", raising=False)
+    return handed
+
+
+def test_an_entry_no_server_took_runs_here_then_starts_one_unless_turned_off(keyring, git_calls, no_server,
+                                                                             deploy_server_starts, monkeypatch):
     from paas import deploy_server, settings
 
-    stopped = []
-    monkeypatch.setattr(deploy_server, "stop", lambda: stopped.append(True))
-    settings.set_value("git", None, "deploy-server-idle", "60")
-    door("alice", "git-receive-pack 'web'")
-    assert (deploy_server_starts, stopped) == ([60], [])
-    monkeypatch.setattr(deploy_server, "_in_server", True)  # run by a server's child: it has one
-    door("alice", "git-receive-pack 'web'")
-    assert (deploy_server_starts, stopped) == ([60], [])
+    monkeypatch.setenv("SSH_ORIGINAL_COMMAND", "git-receive-pack 'web'")
+    assert ssh_entry._run(["alice"]) == 0
+    assert (no_server, len(git_calls), deploy_server_starts) == ([["alice"]], 1, [1800])
     settings.set_value("git", None, "deploy-server-idle", "0")
-    door("alice", "git-receive-pack 'web'")
-    assert (deploy_server_starts, stopped) == ([60], [True])  # turned off: the running one goes now
+    assert ssh_entry._run(["alice"]) == 0
+    assert (len(git_calls), deploy_server_starts) == (2, [1800])  # turned off: none started
+    monkeypatch.setattr(deploy_server, "run_entry", lambda argv: 7)  # a server's child ran it
+    assert ssh_entry._run(["alice"]) == 7
+    assert (len(git_calls), deploy_server_starts) == (2, [1800])  # nothing ran here
+    monkeypatch.setenv("SSH_ORIGINAL_COMMAND", "logs web -t -n 0")
+    monkeypatch.setattr(ssh_entry, "main", lambda argv: 5)
+    assert ssh_entry._run(["alice"]) == 5  # never handed over, whatever a server would answer
 
 
-def test_a_deploy_server_that_cannot_start_never_fails_the_push(keyring, door, git_calls, monkeypatch):
+def test_a_deploy_server_that_cannot_start_never_fails_the_command(keyring, git_calls, no_server, monkeypatch,
+                                                                   capsys):
     from paas import deploy_server
 
     def cannot(idle):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(deploy_server, "start", cannot)
-    code, out, err = door("alice", "git-receive-pack 'web'")
-    assert code == 0
-    assert "the deploy server could not be started: [Errno 28] No space left on device" in err
+    monkeypatch.setenv("SSH_ORIGINAL_COMMAND", "git-receive-pack 'web'")
+    assert ssh_entry._run(["alice"]) == 0
+    assert "the deploy server could not be started: [Errno 28] No space left on device" in capsys.readouterr().err
     assert last_event()["outcome"] == "ok"
 
 
