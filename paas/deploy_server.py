@@ -101,7 +101,8 @@ def run_entry(argv: list[str]) -> int | None:
             return None
         # From here the child runs the entry: it must never run here as well.
         sock.settimeout(None)
-        return handoff.exit_code_from(sock, "the deploy server")
+        return handoff.exit_code_from(sock, "paas: the deploy server stopped before it said how this ended; "
+                                            "see logs/deploy-server.log under PAAS_ROOT on the server")
 
 
 def _encode_request(argv: list[str], cwd: str, env: dict[bytes, bytes]) -> bytes:
@@ -227,7 +228,7 @@ def serve(idle: int) -> int:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     # A SIGTERM that reaches a child before it resets this must not run the server's clean-up.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0) if os.getpid() == server else os._exit(143))
-    last_push = time.monotonic()
+    last_push = last_look = time.monotonic()
     try:
         while True:
             if last_push + idle <= time.monotonic() or not _still_ours(path, ours):
@@ -236,16 +237,22 @@ def serve(idle: int) -> int:
             try:
                 conn, _ = listener.accept()
             except TimeoutError:
-                if _still_ours(path, ours):  # never read the database of a PAAS_ROOT removed
-                    idle = _idle_setting(idle)  # lowered, raised or turned off since
+                conn = None
+            # The setting, looked at again when idle, and every IDLE_LOOK however busy the server
+            # is (lowered, raised or turned off since); never in a PAAS_ROOT removed, whose
+            # database reading it would make again.
+            if (conn is None or time.monotonic() - last_look >= IDLE_LOOK) and _still_ours(path, ours):
+                idle, last_look = _idle_setting(idle), time.monotonic()
+            if conn is None:
                 continue
             with conn:
                 theirs = _hello_of(conn)
                 if theirs is None:
                     continue
-                # An entry of another paas (a new install), or our code changed on disk: this
-                # server ends, and that entry runs its push and starts a server of its own.
-                if theirs != hello or code_fingerprint() != loaded:
+                # An entry of another paas (a new install), our code changed on disk, or the
+                # server turned off: this server ends, and that entry runs its command itself
+                # (and starts a server of its own, unless turned off).
+                if theirs != hello or code_fingerprint() != loaded or not idle:
                     _send_quietly(conn, STALE)
                     return 0
                 last_push = time.monotonic()

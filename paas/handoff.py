@@ -171,18 +171,18 @@ def hand_over() -> int | None:
             socket.send_fds(sock, [request], [0, 1, 2])
         except OSError:
             return None  # nobody took it: nothing ran, deploy here
-        return exit_code_from(sock, "the deploy")
+        return exit_code_from(sock, "the deploy stopped before it said how it ended; see: paas releases APP")
 
 
-def exit_code_from(sock: socket.socket, what: str) -> int:
-    """The exit code the side that took a request answers with once it has run it; 1, said on
-    stderr, when it ended without one."""
+def exit_code_from(sock: socket.socket, ended_without_one: str) -> int:
+    """The exit code the side that took a request answers with once it has run it; 1, with
+    `ended_without_one` on stderr, when it ended without one."""
     try:
         answer = sock.recv(16)
     except OSError:
         answer = b""
     if not answer.strip().lstrip(b"-").isdigit():
-        print(f" !     {what} stopped before it said how it ended; see: paas releases APP", file=sys.stderr)
+        print(f" !     {ended_without_one}", file=sys.stderr)
         return 1
     return int(answer)
 

@@ -237,17 +237,24 @@ def _run(argv: list[str]) -> int:
     code = deploy_server.run_entry(argv)
     if code is None:
         code = main(argv)
-        _start_deploy_server()
+        if code != EXIT_REFUSED:  # a refused command starts nothing
+            _start_deploy_server()
     return code
 
 
 def _for_deploy_server(original: str) -> bool:
     """Whether a deploy server's child may run this command: anything but a session with a
     terminal, or a command that follows its client until it leaves (logs -t, run…: those end
-    with their SSH session's process group), or one whose first word is not a plain name."""
+    with their SSH session's process group), or one whose first word is not a plain name. The
+    laptop client's leading `--app APP` (remote.apply_app_option) is looked past."""
     if os.environ.get("SSH_TTY"):
         return False
-    first = original.split(None, 1)[0] if original.strip() else "help"
+    words = original.split()
+    if words[:1] in (["--app"], ["-a"]):
+        words = words[2:]
+    elif words and words[0].startswith("--app="):
+        words = words[1:]
+    first = words[0] if words else "help"
     plain = first[:1].isalpha() and all(c.isalnum() or c in ":-" for c in first)
     return plain and first not in FOLLOW_CLIENT
 

@@ -58,11 +58,14 @@ def running_server(paas_root):
 
 
 @contextlib.contextmanager
-def _server(pythonpath: Path | None = None, idle: int = IDLE):
-    """A deploy server started as an SSH entry starts one, up and listening; ended afterwards."""
+def _server(pythonpath: Path | None = None, idle: int = IDLE, look: float | None = None):
+    """A deploy server started as an SSH entry starts one, up and listening; ended afterwards.
+    `look`: its IDLE_LOOK (seconds between looks at the setting), for a test that cannot wait 30 s."""
     env = {**os.environ, **({"PYTHONPATH": str(pythonpath)} if pythonpath else {})}
     paths.run()  # made by the SSH entry that starts a server, as paths.sub does
-    process = subprocess.Popen([sys.executable, "-m", "paas.deploy_server", str(idle)], env=env, cwd="/")
+    argv = ["-m", "paas.deploy_server", str(idle)] if look is None else [
+        "-c", f"import sys, paas.deploy_server as d; d.IDLE_LOOK = {look}; sys.exit(d.serve({idle}))"]
+    process = subprocess.Popen([sys.executable, *argv], env=env, cwd="/")
     try:
         assert _wait_for(lambda: deploy_server.running_pid() == process.pid or process.poll() is not None)
         assert process.poll() is None, "the deploy server ended at start"
@@ -235,3 +238,15 @@ def test_the_request_crosses_unchanged():
     assert deploy_server._decode_request(deploy_server._encode_request([], "/", {})) == ([], "/", {})
     with pytest.raises(ValueError):
         deploy_server._decode_request(b"3\0alice\0/srv")
+
+
+def test_a_busy_server_still_looks_at_the_setting_and_ends_when_it_is_turned_off(alice):
+    with _server(look=0.5) as process:
+        settings.set_value("git", None, "deploy-server-idle", "0")
+        answered = []
+        deadline = time.monotonic() + 10
+        while process.poll() is None and time.monotonic() < deadline:  # never idle for 0.5 s
+            answered.append(_entry("alice", "apps:list").returncode)
+            time.sleep(0.1)
+        assert process.poll() == 0
+        assert answered[-1] == NOT_TAKEN and set(answered) <= {0, NOT_TAKEN}  # the last ran in its entry

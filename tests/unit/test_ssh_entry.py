@@ -464,6 +464,11 @@ def test_git_access_matrix(verb, role, path, keyring, door, git_calls):
     ("enter web", False, False),
     ("events -t", False, False),
     ("'logs' web -t", False, False),  # not a plain first word: the entry's own parsing decides
+    ("--app web apps:info", False, True),  # the laptop client's leading app option
+    ("--app web logs -t", False, False),
+    ("-a web run -- sh", False, False),
+    ("--app=web ps:report", False, True),
+    ("--app web", False, True),  # help
     ("apps:list", True, False),  # a terminal
 ])
 def test_which_commands_a_deploy_server_may_run(command, tty, by_server, monkeypatch):
