@@ -37,12 +37,12 @@ import sys
 
 READY = b"ready"
 STALE = b"stale"
-PROTOCOL = b"paas-entry-1"
+PROTOCOL_NAME = b"paas-entry-"
+PROTOCOL = PROTOCOL_NAME + b"1"
 ANSWER_WAIT = 3.0  # seconds an entry waits for "ready" (then it runs the push itself)
 REQUEST_WAIT = 3600.0  # a child waits this long for the request that follows "ready"
 IDLE_LOOK = 30.0  # at most this many seconds between looks at the idle time and the socket
 LOG_LIMIT = 1 << 20  # the server's log is started afresh beyond this
-_MAX_REQUEST = 1 << 20  # an SSH session's argv and environment: far below this
 _KEPT_ENV = ("PATH", "HOME", "USER", "LOGNAME", "TMPDIR", "TZ")  # a server's own environment, besides
 # PAAS_*, PYTHON* and DOCKER_*: nothing of the SSH session that started it (its LANG, LC_*)
 
@@ -124,7 +124,7 @@ def _decode_request(message: bytes) -> tuple[list[str], str, dict[str, str]]:
 
 
 def start(idle: int) -> None:
-    """Start a deploy server that stays `idle` seconds after the last push, in the background;
+    """Start a deploy server that stays `idle` seconds after the last command, in the background;
     return at once. One that finds another holding the server lock leaves."""
     import subprocess
 
@@ -203,7 +203,7 @@ def code_fingerprint(package: str | None = None) -> int:
 
 
 def serve(idle: int) -> int:
-    """Run the deploy server of PAAS_ROOT until it has been `idle` seconds without a push (the
+    """Run the deploy server of PAAS_ROOT until it has been `idle` seconds without a command (the
     setting, looked at again every IDLE_LOOK at most), its code changes, its socket goes, or SIGTERM."""
     import signal
     import time
@@ -279,7 +279,7 @@ def _hello_of(conn: socket.socket) -> bytes | None:
         theirs = conn.recv(4096)
     except OSError:
         return None
-    return theirs if theirs.startswith(PROTOCOL.rpartition(b"-")[0] + b"-") else None
+    return theirs if theirs.startswith(PROTOCOL_NAME) else None
 
 
 def _load_code() -> None:
@@ -345,10 +345,12 @@ def _send_quietly(conn: socket.socket, message: bytes) -> None:
 
 
 def _child(conn: socket.socket, listener: socket.socket, lock) -> None:
-    """One push: say ready, take the entry's request, run ssh_entry.main on it, answer."""
+    """One command: say ready, take the entry's request, run ssh_entry.main on it, answer."""
     code = 0
     try:
         import signal
+
+        from paas import handoff, ssh_entry
 
         listener.close()
         lock.close()  # the server's lock ends with the server, not with its last push
@@ -356,22 +358,15 @@ def _child(conn: socket.socket, listener: socket.socket, lock) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         try:
             conn.send(READY)
-            conn.settimeout(REQUEST_WAIT)
-            message, fds, flags, _ = socket.recv_fds(conn, _MAX_REQUEST, 3)
-        except OSError:  # the entry gave up before it sent its request: it runs the push itself
+        except OSError:  # the entry gave up before it sent its request: it runs the command itself
             return
-        conn.settimeout(None)
-        try:
-            if not message or len(fds) != 3 or flags & socket.MSG_TRUNC:
-                return  # the entry went away, or sent something else
-            argv, cwd, env = _decode_request(message)
-            from paas import handoff, ssh_entry
+        conn.settimeout(REQUEST_WAIT)
 
-            answer = handoff.run_as_caller(fds, cwd, env, lambda: ssh_entry.main(argv))
-        finally:
-            for fd in fds:
-                os.close(fd)
-        _send_quietly(conn, str(answer).encode())
+        def unpack(message: bytes):
+            argv, cwd, env = _decode_request(message)
+            return cwd, env, lambda: ssh_entry.main(argv)
+
+        handoff.serve_request(conn, unpack)  # no request (the entry gave up): nothing ran
     except BaseException:  # noqa: BLE001 (a child must never return into the server's loop)
         import traceback
 

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from typing import Callable
 
 ENV = "PAAS_HANDOFF_FD"
-_MAX_REQUEST = 1 << 20  # the environment of a hook: far below this
+_MAX_REQUEST = 1 << 20  # the environment of a hook or an SSH session: far below this
 
 
 def load_deploy_code() -> None:
@@ -99,29 +99,37 @@ def _wait_for_request(sock: socket.socket, process: subprocess.Popen) -> bool:
 
 def _serve(sock: socket.socket, run_hook: Callable[[], int]) -> int | None:
     """Run the hook's request; the exit code it was answered with (None: no request came)."""
+    return serve_request(sock, lambda message: (*decode_request(message), run_hook))
+
+
+def serve_request(sock: socket.socket, unpack: Callable[[bytes], tuple]) -> int | None:
+    """Take one request on `sock`: a message and the caller's stdin, stdout and stderr. Run
+    what `unpack(message)` gives, (cwd, env, function), as the caller (`run_as_caller`), and
+    answer with its exit code; that code, or None when no request came. Serves the hook's
+    hand-over here, and an SSH entry's in a deploy server's child."""
     import contextlib
 
     try:
         message, fds, flags, _ = socket.recv_fds(sock, _MAX_REQUEST, 3)
     except OSError:
         return None
-    if not message or len(fds) != 3:  # the hook went away, or sent something else
+    if not message or len(fds) != 3:  # the caller went away, or sent something else
         for fd in fds:
             os.close(fd)
         return None
     code = 1
     try:
         if flags & socket.MSG_TRUNC:  # cut short: a part of the environment would be missing
-            raise ValueError(f"the hook's environment is larger than {_MAX_REQUEST // 2**20} MiB")
-        cwd, env = decode_request(message)
-        code = run_as_caller(fds, cwd, env, run_hook)
+            raise ValueError(f"the environment handed over is larger than {_MAX_REQUEST // 2**20} MiB")
+        cwd, env, run = unpack(message)
+        code = run_as_caller(fds, cwd, env, run)
     except Exception as exc:  # a request we cannot act on (its repo gone, say): the push fails
         with contextlib.suppress(OSError):
             os.write(fds[2], f" !     paas could not run the deploy: {exc}\n".encode())
     finally:
         for fd in fds:
             os.close(fd)
-        with contextlib.suppress(OSError):  # the hook may be gone: its code no longer matters
+        with contextlib.suppress(OSError):  # the caller may be gone: its code no longer matters
             sock.send(str(code).encode())
     return code
 

@@ -1,6 +1,6 @@
 """A local server in a box: dockerd (if none answers), a private sshd on 127.0.0.1, and
 a paas-managed nginx under PAAS_ROOT/nginx. Nothing system-wide is configured; `server:down`
-stops only what `server:up` started, and the deploy server the first push started.
+stops only what `server:up` started, and the deploy server the first SSH command started.
 """
 
 from __future__ import annotations
@@ -233,7 +233,7 @@ def down() -> list[str]:
     stopped = []
     if started.get("nginx") and router.stop():
         stopped.append("nginx")
-    if deploy_server.stop():  # the first push started it, for this PAAS_ROOT
+    if deploy_server.stop():  # the first SSH command started it, for this PAAS_ROOT
         stopped.append("the deploy server")
     if started.get("sshd"):
         pid = _read_pid(paths.ssh() / "sshd.pid")

@@ -158,7 +158,9 @@ def git_command(key: str, original: str, words: list[str]) -> int:
     serial = locks.hold(f"{app}.push", f"pushes to {app}") if words[0] == "git-receive-pack" else contextlib.nullcontext()
     with serial:
         if words[0] == "git-receive-pack":
-            code, hook_code = _receive_pack(paths.repo(app))
+            from paas import handoff
+
+            code, hook_code = handoff.run_receive_pack([words[0], str(paths.repo(app))])
         else:
             code, hook_code = subprocess.call([words[0], str(paths.repo(app))]), None
     if code == 0 and hook_code:  # receive-pack succeeds when its hook declines the push
@@ -167,13 +169,6 @@ def git_command(key: str, original: str, words: list[str]) -> int:
         outcome = "ok" if code == 0 else f"exit {code}"
     events.record(key, app, [words[0], app], outcome)
     return code
-
-
-def _receive_pack(repo) -> tuple[int, int | None]:
-    """git-receive-pack, its hook's deploy handed back to this process."""
-    from paas import handoff
-
-    return handoff.run_receive_pack(["git-receive-pack", str(repo)])
 
 
 def paas_command(key: str, original: str, words: list[str]) -> int:

@@ -56,7 +56,7 @@ def _deploy_server_state(running: bool, idle: int) -> str:
 
 @app.command("server:down")
 def down() -> None:
-    """Stop what server:up started (and the deploy server pushes started), nothing else."""
+    """Stop what server:up started (and the deploy server SSH commands started), nothing else."""
     from paas import server
 
     stopped = server.down()

@@ -432,7 +432,7 @@ def git_calls(monkeypatch) -> list[list[str]]:
         return 0
 
     monkeypatch.setattr(subprocess, "call", fake_call)
-    monkeypatch.setattr(handoff, "run_receive_pack", lambda argv, server=None: (fake_call(argv), None))  # receive-pack's way in
+    monkeypatch.setattr(handoff, "run_receive_pack", lambda argv: (fake_call(argv), None))  # receive-pack's way in
     return calls
 
 
@@ -525,11 +525,11 @@ def test_a_deploy_server_that_cannot_start_never_fails_the_command(keyring, git_
 
 def test_a_push_whose_deploy_fails_is_audited_as_declined(keyring, door, monkeypatch):
     # receive-pack exits 0 when its pre-receive hook declines: the hook's code tells.
-    monkeypatch.setattr(handoff, "run_receive_pack", lambda argv, server=None: (0, 1))
+    monkeypatch.setattr(handoff, "run_receive_pack", lambda argv: (0, 1))
     code, out, err = door("alice", "git-receive-pack 'web'")
     assert code == 0
     assert last_event()["outcome"] == "declined (pre-receive hook exit 1)"
-    monkeypatch.setattr(handoff, "run_receive_pack", lambda argv, server=None: (0, 0))
+    monkeypatch.setattr(handoff, "run_receive_pack", lambda argv: (0, 0))
     door("alice", "git-receive-pack 'web'")
     assert last_event()["outcome"] == "ok"
 
